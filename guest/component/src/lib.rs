@@ -1,0 +1,171 @@
+//! The component adapter: converts between WIT types and sigward-core. It holds
+//! no logic of its own; every decision is the core's.
+
+// The bindings that wit-bindgen generates need unsafe code; this file adds none.
+#[allow(unsafe_code)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "sigward",
+    });
+}
+
+use bindings::exports::sigward::verifier::engine::{
+    self, Guest, GuestPolicy, GuestTrustedRoot, TrustedRootBorrow,
+};
+use bindings::sigward::verifier::types as wit;
+use sigward_core::policy::{Diagnostic, RuleKind};
+use sigward_core::verify::{self, Signature, VerifyError};
+use sigward_core::{Action, Check, Decision, Outcome};
+
+struct Component;
+
+impl Guest for Component {
+    type Policy = Policy;
+    type TrustedRoot = TrustedRoot;
+}
+
+struct Policy(sigward_core::Policy);
+struct TrustedRoot(sigward_core::TrustedRoot);
+
+impl GuestTrustedRoot for TrustedRoot {
+    fn parse(json: Vec<u8>) -> Result<engine::TrustedRoot, Vec<wit::Diagnostic>> {
+        sigward_core::TrustedRoot::parse(&json)
+            .map(|root| engine::TrustedRoot::new(TrustedRoot(root)))
+            .map_err(diagnostics)
+    }
+}
+
+impl GuestPolicy for Policy {
+    fn parse(text: String) -> Result<engine::Policy, Vec<wit::Diagnostic>> {
+        sigward_core::Policy::parse(&text)
+            .map(|policy| engine::Policy::new(Policy(policy)))
+            .map_err(diagnostics)
+    }
+
+    fn warnings(&self) -> Vec<wit::Diagnostic> {
+        diagnostics(self.0.warnings().to_vec())
+    }
+
+    fn rule_count(&self) -> u32 {
+        saturate(self.0.rules().len())
+    }
+
+    fn match_image(&self, image: String) -> Result<wit::MatchResult, wit::ReferenceError> {
+        let matched = self
+            .0
+            .match_image(&image)
+            .map_err(|e| wit::ReferenceError {
+                image: image.clone(),
+                message: e.to_string(),
+            })?;
+        let evidence =
+            matched
+                .rule
+                .and_then(|i| self.0.rule(i))
+                .and_then(|rule| match &rule.kind {
+                    RuleKind::Keyless(k) => Some(wit::Evidence::Keyless(wit::KeylessIdentity {
+                        issuer: k.issuer.clone(),
+                        subject: k.subject.clone(),
+                        subject_regex: k.subject_regex.as_ref().map(|r| r.as_str().to_owned()),
+                    })),
+                    RuleKind::PublicKey(key) => Some(wit::Evidence::PublicKey(key.pem.clone())),
+                    RuleKind::Skip | RuleKind::Deny => None,
+                });
+        Ok(wit::MatchResult {
+            reference: matched.reference.repository(),
+            digest: matched.reference.digest().map(ToString::to_string),
+            rule: matched.rule.map(saturate),
+            action: action(matched.action),
+            evidence,
+            message: matched.message().unwrap_or_default(),
+        })
+    }
+
+    fn verify(
+        &self,
+        image: String,
+        signatures: Vec<wit::Signature>,
+        root: TrustedRootBorrow<'_>,
+    ) -> Result<wit::Decision, wit::VerifyError> {
+        let signatures: Vec<Signature> = signatures.into_iter().map(signature).collect();
+        let root = &root.get::<TrustedRoot>().0;
+        verify::verify(&self.0, &image, &signatures, root)
+            .map(decision)
+            .map_err(verify_error)
+    }
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn diagnostics<K: std::fmt::Display>(list: Vec<Diagnostic<K>>) -> Vec<wit::Diagnostic> {
+    list.into_iter()
+        .map(|d| wit::Diagnostic {
+            rule: d.rule.map(saturate),
+            field: d.field,
+            message: d.kind.to_string(),
+        })
+        .collect()
+}
+
+fn action(action: Action) -> wit::Action {
+    match action {
+        Action::Verify => wit::Action::Verify,
+        Action::Skip => wit::Action::Skip,
+        Action::Deny => wit::Action::Deny,
+        Action::None => wit::Action::None,
+    }
+}
+
+fn signature(signature: wit::Signature) -> Signature {
+    match signature {
+        wit::Signature::ReferrerBundle((manifest_digest, bundle)) => Signature::ReferrerBundle {
+            manifest_digest,
+            bundle,
+        },
+        wit::Signature::TagBundle(bundle) => Signature::TagBundle(bundle),
+        wit::Signature::Legacy(legacy) => Signature::Legacy {
+            payload: legacy.payload,
+            annotations: legacy.annotations,
+        },
+    }
+}
+
+fn decision(decision: Decision) -> wit::Decision {
+    wit::Decision {
+        allowed: decision.allowed,
+        verified: decision.verified,
+        rule: decision.rule.map(saturate),
+        action: action(decision.action),
+        reference: decision.reference,
+        message: decision.message,
+        trace: decision.trace.into_iter().map(check).collect(),
+    }
+}
+
+fn check(check: Check) -> wit::Check {
+    wit::Check {
+        name: check.name,
+        outcome: match check.outcome {
+            Outcome::Passed => wit::Outcome::Passed,
+            Outcome::Failed => wit::Outcome::Failed,
+            Outcome::Skipped => wit::Outcome::Skipped,
+        },
+        detail: check.detail,
+    }
+}
+
+fn verify_error(error: VerifyError) -> wit::VerifyError {
+    let message = error.to_string();
+    match error {
+        VerifyError::InvalidReference { image, .. } | VerifyError::MissingDigest { image } => {
+            wit::VerifyError::InvalidReference(wit::ReferenceError { image, message })
+        }
+        VerifyError::LimitExceeded { .. } => wit::VerifyError::LimitExceeded(message),
+        VerifyError::NotImplemented(_) => wit::VerifyError::NotImplemented(message),
+    }
+}
+
+bindings::export!(Component with_types_in bindings);

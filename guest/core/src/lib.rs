@@ -1,0 +1,20 @@
+//! sigward's core: the Talos-compatible policy engine and the signature checks.
+//!
+//! Nothing here does I/O, reads a clock or the environment, or knows about wasm:
+//! every input arrives as an argument, so the same inputs give the same decision
+//! natively, in the component and in the browser.
+#![forbid(unsafe_code)]
+
+pub mod decision;
+pub mod glob;
+pub mod limits;
+pub mod policy;
+pub mod public_key;
+pub mod reference;
+pub mod trust_root;
+pub mod verify;
+
+pub use decision::{Action, Check, Decision, Outcome};
+pub use policy::{Diagnostic, MatchResult, Policy};
+pub use reference::Reference;
+pub use trust_root::TrustedRoot;

@@ -1,0 +1,337 @@
+//! Reading a policy document into rules, collecting every error at once.
+//!
+//! The text is first read into a plain value tree (YAML is a superset of JSON),
+//! then walked field by field, so that one bad rule does not hide the next.
+
+use serde_json::{Map, Value};
+
+use super::diagnostic::{Diagnostic, PolicyError};
+use super::{KeyVerifier, KeylessIdentity, Rule, RuleKind, SubjectRegex};
+use crate::glob::Glob;
+use crate::limits;
+use crate::public_key::PublicKey;
+
+const API_VERSION: &str = "v1alpha1";
+const KIND: &str = "ImageVerificationConfig";
+/// Pattern prefixes that mean Docker Hub; rewritten to `docker.io/`, as references are.
+const DOCKER_HUB_PATTERN_ALIASES: [&str; 2] = ["index.docker.io/", "registry-1.docker.io/"];
+
+type Errors = Vec<Diagnostic<PolicyError>>;
+
+pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
+    let document_error = |field: &str, kind| {
+        vec![Diagnostic {
+            rule: None,
+            field: field.to_owned(),
+            kind,
+        }]
+    };
+    if text.len() > limits::POLICY_BYTES {
+        return Err(document_error(
+            "document",
+            PolicyError::TooLarge {
+                bytes: text.len(),
+                max: limits::POLICY_BYTES,
+            },
+        ));
+    }
+    let root = read_tree(text).map_err(|kind| document_error("document", kind))?;
+    let Value::Object(root) = root else {
+        return Err(document_error(
+            "document",
+            PolicyError::WrongType {
+                expected: "a mapping",
+                found: type_name(&root),
+            },
+        ));
+    };
+
+    let mut errors = Errors::new();
+    let mut doc = Fields::new(&root, None, "", &mut errors);
+    doc.constant("apiVersion", API_VERSION);
+    doc.constant("kind", KIND);
+    let rules = doc.array("rules");
+    doc.reject_unknown(&["apiVersion", "kind", "rules"]);
+
+    let rules: &[Value] = rules.map_or(&[], Vec::as_slice);
+    if rules.len() > limits::POLICY_RULES {
+        return Err(document_error(
+            "rules",
+            PolicyError::TooManyRules {
+                count: rules.len(),
+                max: limits::POLICY_RULES,
+            },
+        ));
+    }
+    let parsed: Vec<Option<Rule>> = rules
+        .iter()
+        .enumerate()
+        .map(|(index, value)| parse_rule(index, value, &mut errors))
+        .collect();
+    if errors.is_empty() {
+        Ok(parsed.into_iter().flatten().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_tree(text: &str) -> Result<Value, PolicyError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        return serde_json::from_str(trimmed).map_err(|e| PolicyError::Syntax(e.to_string()));
+    }
+    let mut documents = serde_yaml_ng::Deserializer::from_str(text);
+    let first = documents.next().ok_or(PolicyError::NotOneDocument)?;
+    let value = serde::Deserialize::deserialize(first)
+        .map_err(|e: serde_yaml_ng::Error| PolicyError::Syntax(e.to_string()))?;
+    if documents.next().is_some() {
+        return Err(PolicyError::NotOneDocument);
+    }
+    Ok(value)
+}
+
+fn parse_rule(index: usize, value: &Value, errors: &mut Errors) -> Option<Rule> {
+    let Value::Object(map) = value else {
+        errors.push(Diagnostic {
+            rule: Some(index),
+            field: "rule".to_owned(),
+            kind: PolicyError::WrongType {
+                expected: "a mapping",
+                found: type_name(value),
+            },
+        });
+        return None;
+    };
+    let before = errors.len();
+    let mut rule = Fields::new(map, Some(index), "", errors);
+    let image = rule.string("image");
+    let skip = rule.boolean("skip").unwrap_or(false);
+    let deny = rule.boolean("deny").unwrap_or(false);
+    let keyless = rule.object("keyless");
+    let public_key = rule.object("publicKey");
+    rule.reject_unknown(&["image", "skip", "deny", "keyless", "publicKey"]);
+
+    match image.as_deref() {
+        None | Some("") => rule.error("image", PolicyError::EmptyImage),
+        Some(_) => {}
+    }
+    if skip && deny {
+        rule.error("skip", PolicyError::SkipAndDeny);
+    }
+    let has_verifier = keyless.is_some() || public_key.is_some();
+    if (skip || deny) && has_verifier {
+        rule.error(
+            if keyless.is_some() {
+                "keyless"
+            } else {
+                "publicKey"
+            },
+            PolicyError::VerifierWithSkipOrDeny,
+        );
+    }
+    if !skip && !deny && !has_verifier {
+        rule.error("rule", PolicyError::NoAction);
+    }
+    if keyless.is_some() && public_key.is_some() {
+        rule.error("publicKey", PolicyError::BothVerifiers);
+    }
+    let keyless = keyless.and_then(|map| parse_keyless(index, map, rule.errors));
+    let public_key = public_key.and_then(|map| parse_public_key(index, map, rule.errors));
+
+    if errors.len() > before {
+        return None;
+    }
+    let kind = match (skip, deny, keyless, public_key) {
+        (true, _, _, _) => RuleKind::Skip,
+        (_, true, _, _) => RuleKind::Deny,
+        (_, _, Some(keyless), _) => RuleKind::Keyless(keyless),
+        (_, _, _, Some(key)) => RuleKind::PublicKey(key),
+        _ => return None,
+    };
+    Some(Rule {
+        pattern: Glob::new(&normalize_pattern(&image.unwrap_or_default())),
+        kind,
+    })
+}
+
+fn parse_keyless(
+    index: usize,
+    map: &Map<String, Value>,
+    errors: &mut Errors,
+) -> Option<KeylessIdentity> {
+    let mut keyless = Fields::new(map, Some(index), "keyless.", errors);
+    let issuer = keyless.string("issuer").filter(|s| !s.is_empty());
+    let subject = keyless.string("subject").filter(|s| !s.is_empty());
+    let regex_source = keyless.string("subjectRegex").filter(|s| !s.is_empty());
+    keyless.reject_unknown(&["issuer", "subject", "subjectRegex"]);
+    if issuer.is_none() {
+        keyless.error("issuer", PolicyError::KeylessWithoutIssuer);
+    }
+    if subject.is_none() && regex_source.is_none() {
+        keyless.error("subject", PolicyError::KeylessWithoutSubject);
+    }
+    let subject_regex = match regex_source {
+        Some(source) => match compile_regex(&source) {
+            Ok(regex) => Some(SubjectRegex { source, regex }),
+            Err(e) => {
+                keyless.error("subjectRegex", PolicyError::InvalidRegex(e));
+                None
+            }
+        },
+        None => None,
+    };
+    Some(KeylessIdentity {
+        issuer: issuer?,
+        subject,
+        subject_regex,
+    })
+}
+
+fn compile_regex(source: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(source)
+        .size_limit(limits::REGEX_PROGRAM_BYTES)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn parse_public_key(
+    index: usize,
+    map: &Map<String, Value>,
+    errors: &mut Errors,
+) -> Option<KeyVerifier> {
+    let mut fields = Fields::new(map, Some(index), "publicKey.", errors);
+    let pem = fields
+        .string("certificate")
+        .filter(|s| !s.trim().is_empty());
+    fields.reject_unknown(&["certificate"]);
+    let Some(pem) = pem else {
+        fields.error("certificate", PolicyError::EmptyPublicKey);
+        return None;
+    };
+    match PublicKey::from_pem(&pem) {
+        Ok(key) => Some(KeyVerifier { pem, key }),
+        Err(e) => {
+            fields.error("certificate", PolicyError::InvalidPublicKey(e));
+            None
+        }
+    }
+}
+
+fn normalize_pattern(pattern: &str) -> String {
+    DOCKER_HUB_PATTERN_ALIASES
+        .iter()
+        .find_map(|alias| pattern.strip_prefix(alias))
+        .map_or_else(|| pattern.to_owned(), |rest| format!("docker.io/{rest}"))
+}
+
+/// Typed access to one mapping's fields; every mistake becomes a diagnostic.
+/// A null value counts as absent, as it does in Talos's Go decoding.
+struct Fields<'a, 'e> {
+    map: &'a Map<String, Value>,
+    rule: Option<usize>,
+    prefix: &'static str,
+    errors: &'e mut Errors,
+}
+
+impl<'a, 'e> Fields<'a, 'e> {
+    fn new(
+        map: &'a Map<String, Value>,
+        rule: Option<usize>,
+        prefix: &'static str,
+        errors: &'e mut Errors,
+    ) -> Self {
+        Self {
+            map,
+            rule,
+            prefix,
+            errors,
+        }
+    }
+
+    fn error(&mut self, field: &str, kind: PolicyError) {
+        self.errors.push(Diagnostic {
+            rule: self.rule,
+            field: format!("{}{field}", self.prefix),
+            kind,
+        });
+    }
+
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.map.get(field).filter(|v| !v.is_null())
+    }
+
+    fn typed<T>(
+        &mut self,
+        field: &str,
+        expected: &'static str,
+        read: impl Fn(&'a Value) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.get(field)?;
+        let found = read(value);
+        if found.is_none() {
+            self.error(
+                field,
+                PolicyError::WrongType {
+                    expected,
+                    found: type_name(value),
+                },
+            );
+        }
+        found
+    }
+
+    fn string(&mut self, field: &str) -> Option<String> {
+        self.typed(field, "a string", |v| v.as_str().map(str::to_owned))
+    }
+
+    fn boolean(&mut self, field: &str) -> Option<bool> {
+        self.typed(field, "a boolean", Value::as_bool)
+    }
+
+    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
+        self.typed(field, "a mapping", Value::as_object)
+    }
+
+    fn array(&mut self, field: &str) -> Option<&'a Vec<Value>> {
+        self.typed(field, "a list", Value::as_array)
+    }
+
+    fn constant(&mut self, field: &str, expected: &'static str) {
+        match self.get(field) {
+            None => self.error(field, PolicyError::Missing),
+            Some(Value::String(s)) if s == expected => {}
+            Some(other) => self.error(
+                field,
+                PolicyError::WrongValue {
+                    expected,
+                    found: other
+                        .as_str()
+                        .map_or_else(|| other.to_string(), str::to_owned),
+                },
+            ),
+        }
+    }
+
+    fn reject_unknown(&mut self, known: &[&str]) {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for field in unknown {
+            self.error(&field, PolicyError::UnknownField);
+        }
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}

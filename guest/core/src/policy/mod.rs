@@ -1,0 +1,141 @@
+//! The Talos `ImageVerificationConfig` policy: rules matched top-down by image
+//! pattern, the first match wins.
+
+mod diagnostic;
+mod document;
+mod lint;
+
+use regex_lite::Regex;
+
+use crate::decision::{self, Action};
+use crate::glob::Glob;
+use crate::public_key::PublicKey;
+use crate::reference::{Reference, ReferenceError};
+
+pub use diagnostic::{Diagnostic, PolicyError, PolicyWarning};
+
+/// A loaded, validated policy. Parse it once and reuse it for every image.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    rules: Vec<Rule>,
+    warnings: Vec<Diagnostic<PolicyWarning>>,
+}
+
+/// One rule: a pattern and what to do with the images it matches.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// The pattern, with Docker Hub host aliases normalized to `docker.io`.
+    pub pattern: Glob,
+    pub kind: RuleKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum RuleKind {
+    Skip,
+    Deny,
+    Keyless(KeylessIdentity),
+    PublicKey(KeyVerifier),
+}
+
+/// The signer a keyless rule demands. When both `subject` and `subject_regex`
+/// are given, both must hold.
+#[derive(Clone, Debug)]
+pub struct KeylessIdentity {
+    pub issuer: String,
+    pub subject: Option<String>,
+    pub subject_regex: Option<SubjectRegex>,
+}
+
+/// A compiled `subjectRegex`. It matches anywhere in the subject, as Go's does.
+#[derive(Clone, Debug)]
+pub struct SubjectRegex {
+    source: String,
+    regex: Regex,
+}
+
+impl SubjectRegex {
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    pub fn is_match(&self, subject: &str) -> bool {
+        self.regex.is_match(subject)
+    }
+}
+
+/// A public-key rule: the PEM as written and the decoded key.
+#[derive(Clone, Debug)]
+pub struct KeyVerifier {
+    pub pem: String,
+    pub key: PublicKey,
+}
+
+impl RuleKind {
+    pub fn action(&self) -> Action {
+        match self {
+            Self::Skip => Action::Skip,
+            Self::Deny => Action::Deny,
+            Self::Keyless(_) | Self::PublicKey(_) => Action::Verify,
+        }
+    }
+}
+
+/// Which rule an image matched, and what that rule asks for.
+#[derive(Clone, Debug)]
+pub struct MatchResult {
+    pub reference: Reference,
+    /// Index of the matched rule; `None` when no rule matched.
+    pub rule: Option<usize>,
+    pub action: Action,
+}
+
+impl MatchResult {
+    /// The Talos message for skip, deny and no match; `None` for verify.
+    pub fn message(&self) -> Option<String> {
+        decision::unverified_message(self.action, self.rule)
+    }
+}
+
+impl Policy {
+    /// Parses a policy document, YAML or JSON. On failure, returns every error found.
+    pub fn parse(text: &str) -> Result<Self, Vec<Diagnostic<PolicyError>>> {
+        let rules = document::parse(text)?;
+        let warnings = lint::lint(&rules);
+        Ok(Self { rules, warnings })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn rule(&self, index: usize) -> Option<&Rule> {
+        self.rules.get(index)
+    }
+
+    pub fn warnings(&self) -> &[Diagnostic<PolicyWarning>] {
+        &self.warnings
+    }
+
+    /// Finds the first rule matching an image reference. An invalid reference
+    /// is an error, never a match.
+    pub fn match_image(&self, image: &str) -> Result<MatchResult, ReferenceError> {
+        let reference = Reference::parse(image)?;
+        Ok(self.match_reference(reference))
+    }
+
+    pub fn match_reference(&self, reference: Reference) -> MatchResult {
+        let repository = reference.repository();
+        let found = self
+            .rules
+            .iter()
+            .position(|rule| rule.pattern.matches(&repository));
+        let action = found
+            .and_then(|i| self.rules.get(i))
+            .map_or(Action::None, |rule| rule.kind.action());
+        MatchResult {
+            reference,
+            rule: found,
+            action,
+        }
+    }
+}

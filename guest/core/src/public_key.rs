@@ -1,0 +1,172 @@
+//! Public keys given as PEM, as `publicKey.certificate` holds them.
+//!
+//! Talos accepts `PUBLIC KEY` (SPKI) and `RSA PUBLIC KEY` (PKCS#1). sigward
+//! also accepts a `CERTIFICATE` and uses its key (an extension, documented).
+//! Keys are fully decoded at load time, so a bad point or modulus is a load
+//! error rather than a surprise at verification.
+
+use std::fmt;
+
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::traits::PublicKeyParts;
+use spki::{DecodePublicKey, ObjectIdentifier, SubjectPublicKeyInfoRef};
+
+/// The smallest RSA modulus accepted, in bits.
+const RSA_MIN_BITS: usize = 2048;
+
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// A decoded verification key.
+#[derive(Clone, Debug)]
+pub enum PublicKey {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
+    Rsa(rsa::RsaPublicKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// Why a PEM key was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    Pem(String),
+    UnexpectedLabel(String),
+    Spki(String),
+    Certificate(String),
+    UnsupportedAlgorithm(String),
+    UnsupportedCurve(String),
+    InvalidKey {
+        algorithm: &'static str,
+        reason: String,
+    },
+    RsaTooSmall {
+        bits: usize,
+    },
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pem(e) => write!(f, "not a PEM block: {e}"),
+            Self::UnexpectedLabel(l) => write!(
+                f,
+                "expected a PEM `PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`, got `{l}`"
+            ),
+            Self::Spki(e) => write!(f, "not a SubjectPublicKeyInfo: {e}"),
+            Self::Certificate(e) => write!(f, "not an X.509 certificate: {e}"),
+            Self::UnsupportedAlgorithm(oid) => write!(
+                f,
+                "unsupported key algorithm {oid}, expected ECDSA, RSA or Ed25519"
+            ),
+            Self::UnsupportedCurve(oid) => {
+                write!(f, "unsupported curve {oid}, expected P-256, P-384 or P-521")
+            }
+            Self::InvalidKey { algorithm, reason } => {
+                write!(f, "invalid {algorithm} key: {reason}")
+            }
+            Self::RsaTooSmall { bits } => {
+                write!(
+                    f,
+                    "RSA key of {bits} bits, at least {RSA_MIN_BITS} required"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl PublicKey {
+    /// Decodes one PEM block.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| KeyError::Pem(e.to_string()))?;
+        match label {
+            "PUBLIC KEY" => Self::from_spki_der(&der),
+            "RSA PUBLIC KEY" => {
+                let key =
+                    rsa::RsaPublicKey::from_pkcs1_der(&der).map_err(|e| KeyError::InvalidKey {
+                        algorithm: "RSA",
+                        reason: e.to_string(),
+                    })?;
+                Self::rsa(key)
+            }
+            "CERTIFICATE" => {
+                let (_, cert) = x509_parser::parse_x509_certificate(&der)
+                    .map_err(|e| KeyError::Certificate(e.to_string()))?;
+                Self::from_spki_der(cert.public_key().raw)
+            }
+            other => Err(KeyError::UnexpectedLabel(other.to_owned())),
+        }
+    }
+
+    /// Decodes a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let spki =
+            SubjectPublicKeyInfoRef::try_from(der).map_err(|e| KeyError::Spki(e.to_string()))?;
+        let oid = spki.algorithm.oid;
+        let invalid = |algorithm: &'static str| {
+            move |e: spki::Error| KeyError::InvalidKey {
+                algorithm,
+                reason: e.to_string(),
+            }
+        };
+        if oid == OID_EC_PUBLIC_KEY {
+            let curve = spki
+                .algorithm
+                .parameters_oid()
+                .map_err(|e| KeyError::Spki(e.to_string()))?;
+            return match curve {
+                c if c == OID_P256 => p256::ecdsa::VerifyingKey::from_public_key_der(der)
+                    .map(Self::P256)
+                    .map_err(invalid("P-256")),
+                c if c == OID_P384 => p384::ecdsa::VerifyingKey::from_public_key_der(der)
+                    .map(Self::P384)
+                    .map_err(invalid("P-384")),
+                c if c == OID_P521 => p521::ecdsa::VerifyingKey::from_public_key_der(der)
+                    .map(Self::P521)
+                    .map_err(invalid("P-521")),
+                other => Err(KeyError::UnsupportedCurve(other.to_string())),
+            };
+        }
+        if oid == OID_RSA || oid == OID_RSA_PSS {
+            let key = rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())
+                .map_err(|e| KeyError::InvalidKey {
+                    algorithm: "RSA",
+                    reason: e.to_string(),
+                })?;
+            return Self::rsa(key);
+        }
+        if oid == OID_ED25519 {
+            return ed25519_dalek::VerifyingKey::from_public_key_der(der)
+                .map(Self::Ed25519)
+                .map_err(invalid("Ed25519"));
+        }
+        Err(KeyError::UnsupportedAlgorithm(oid.to_string()))
+    }
+
+    fn rsa(key: rsa::RsaPublicKey) -> Result<Self, KeyError> {
+        let bits = key.size() * 8;
+        if bits < RSA_MIN_BITS {
+            return Err(KeyError::RsaTooSmall { bits });
+        }
+        Ok(Self::Rsa(key))
+    }
+
+    /// A short name of the key type, for traces.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::P256(_) => "ECDSA P-256",
+            Self::P384(_) => "ECDSA P-384",
+            Self::P521(_) => "ECDSA P-521",
+            Self::Rsa(_) => "RSA",
+            Self::Ed25519(_) => "Ed25519",
+        }
+    }
+}

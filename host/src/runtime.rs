@@ -1,0 +1,227 @@
+//! The wasmtime side: one engine and pre-instantiated component per process,
+//! one store and instance per loaded policy.
+
+use std::fmt;
+
+use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "sigward",
+    });
+}
+
+pub use bindings::sigward::verifier::types::{
+    Action, Check, Decision, Diagnostic, Evidence, KeylessIdentity, LegacySignature, MatchResult,
+    Outcome, ReferenceError, Signature, VerifyError,
+};
+
+/// The component, built by build.rs and embedded in this binary.
+const COMPONENT: &[u8] = include_bytes!(env!("SIGWARD_COMPONENT_PATH"));
+
+/// Resource limits for one instance.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Linear memory the guest may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Fuel (roughly, wasm instructions) one call may burn.
+    pub fuel_per_call: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 * 1024 * 1024,
+            fuel_per_call: 20_000_000_000,
+        }
+    }
+}
+
+/// Why the host could not get an answer from the guest. Every variant refuses.
+#[derive(Debug)]
+pub enum HostError {
+    /// The engine or component could not be set up.
+    Setup(String),
+    /// The guest trapped, ran out of fuel, or hit the memory cap.
+    Trap(String),
+    /// An earlier trap left this instance unusable.
+    Poisoned,
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Setup(e) => write!(f, "could not start the sigward component: {e}"),
+            Self::Trap(e) => write!(f, "the sigward component stopped: {e}"),
+            Self::Poisoned => write!(
+                f,
+                "the sigward component stopped earlier and was not restarted"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+fn setup(e: impl fmt::Display) -> HostError {
+    HostError::Setup(format!("{e:#}"))
+}
+
+/// The engine and the compiled, pre-instantiated component. Create once.
+pub struct Runtime {
+    engine: Engine,
+    component: Component,
+    pre: bindings::SigwardPre<StoreLimits>,
+    limits: Limits,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits) -> Result<Self, HostError> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).map_err(setup)?;
+        let component = Component::new(&engine, COMPONENT).map_err(setup)?;
+        let linker = Linker::<StoreLimits>::new(&engine);
+        let instance_pre = linker.instantiate_pre(&component).map_err(setup)?;
+        let pre = bindings::SigwardPre::new(instance_pre).map_err(setup)?;
+        Ok(Self {
+            engine,
+            component,
+            pre,
+            limits,
+        })
+    }
+
+    /// The component's size in bytes.
+    pub fn component_size() -> usize {
+        COMPONENT.len()
+    }
+
+    /// The names of everything the component imports. Empty: the guest can do no I/O.
+    pub fn component_imports(&self) -> Vec<String> {
+        self.component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    fn instantiate(&self) -> Result<(Store<StoreLimits>, bindings::Sigward), HostError> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(1)
+            .build();
+        let mut store = Store::new(&self.engine, limits);
+        store.limiter(|limits| limits);
+        store.set_fuel(self.limits.fuel_per_call).map_err(setup)?;
+        let bindings = self.pre.instantiate(&mut store).map_err(setup)?;
+        Ok((store, bindings))
+    }
+
+    /// Parses a policy in a fresh instance, which then serves every call about it.
+    /// The outer error is the host's; the inner one lists the policy's errors.
+    pub fn load_policy(
+        &self,
+        text: &str,
+    ) -> Result<Result<PolicySession, Vec<Diagnostic>>, HostError> {
+        let (mut store, bindings) = self.instantiate()?;
+        let parsed = bindings
+            .sigward_verifier_engine()
+            .policy()
+            .call_parse(&mut store, text)
+            .map_err(|e| HostError::Trap(format!("{e:#}")))?;
+        Ok(parsed.map(|policy| PolicySession {
+            store,
+            bindings,
+            policy,
+            fuel_per_call: self.limits.fuel_per_call,
+            poisoned: false,
+        }))
+    }
+}
+
+/// A trusted root loaded into a session's instance.
+pub struct TrustedRootHandle(ResourceAny);
+
+/// A loaded policy in its own instance. Calls reuse the parsed policy.
+pub struct PolicySession {
+    store: Store<StoreLimits>,
+    bindings: bindings::Sigward,
+    policy: ResourceAny,
+    fuel_per_call: u64,
+    poisoned: bool,
+}
+
+impl PolicySession {
+    /// Runs one guest call with a fresh fuel budget. A trap poisons the session.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store<StoreLimits>, &bindings::Sigward, ResourceAny) -> wasmtime::Result<T>,
+    ) -> Result<T, HostError> {
+        if self.poisoned {
+            return Err(HostError::Poisoned);
+        }
+        self.store
+            .set_fuel(self.fuel_per_call)
+            .map_err(|e| HostError::Trap(format!("{e:#}")))?;
+        f(&mut self.store, &self.bindings, self.policy).map_err(|e| {
+            self.poisoned = true;
+            HostError::Trap(format!("{e:#}"))
+        })
+    }
+
+    pub fn warnings(&mut self) -> Result<Vec<Diagnostic>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_warnings(store, policy)
+        })
+    }
+
+    pub fn rule_count(&mut self) -> Result<u32, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_rule_count(store, policy)
+        })
+    }
+
+    pub fn match_image(
+        &mut self,
+        image: &str,
+    ) -> Result<Result<MatchResult, ReferenceError>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_match_image(store, policy, image)
+        })
+    }
+
+    /// Parses a trusted root into this session's instance, for `verify`.
+    pub fn load_trusted_root(
+        &mut self,
+        json: &[u8],
+    ) -> Result<Result<TrustedRootHandle, Vec<Diagnostic>>, HostError> {
+        let parsed = self.call(|store, b, _| {
+            b.sigward_verifier_engine()
+                .trusted_root()
+                .call_parse(store, json)
+        })?;
+        Ok(parsed.map(TrustedRootHandle))
+    }
+
+    pub fn verify(
+        &mut self,
+        image: &str,
+        signatures: &[Signature],
+        root: &TrustedRootHandle,
+    ) -> Result<Result<Decision, VerifyError>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_verify(store, policy, image, signatures, root.0)
+        })
+    }
+}
