@@ -1,8 +1,68 @@
-fn main() {
-    let rt = sigward_host::Runtime::new(Default::default()).unwrap();
-    println!(
-        "{:?} {}",
-        rt.component_imports(),
-        sigward_host::Runtime::component_size()
-    );
+//! `sigward`: decide whether container images may run, from a Talos
+//! `ImageVerificationConfig` policy. Every decision is made inside the wasm
+//! component; this binary only reads files and prints.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "sigward",
+    version,
+    about = "Container image admission by signature policy, decided in a wasm sandbox"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load and validate a policy; print every error and warning.
+    ///
+    /// Exit 0 when the policy is valid (warnings or not), 2 when it is invalid.
+    Check {
+        /// The policy file (a Talos ImageVerificationConfig, YAML or JSON).
+        policy: std::path::PathBuf,
+    },
+    /// Show which rule matches each image and what it would do. Fetches nothing.
+    ///
+    /// Exit 0, or 2 when the policy or an image reference is invalid.
+    Match {
+        /// The policy file (a Talos ImageVerificationConfig, YAML or JSON).
+        #[arg(long)]
+        policy: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Image references, such as `nginx:1.27` or `ghcr.io/org/app@sha256:...`.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns, for people.
+    Text,
+    /// One JSON object per line, per image.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let code = match args.command {
+        Command::Check { policy } => cli::check::run(&policy),
+        Command::Match {
+            policy,
+            output,
+            images,
+        } => cli::matching::run(&policy, output, &images),
+    };
+    ExitCode::from(code as u8)
 }

@@ -2,9 +2,10 @@
 //! one store and instance per loaded policy.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -78,9 +79,18 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(limits: Limits) -> Result<Self, HostError> {
+    /// Compiles the embedded component. With `cache_dir`, the compiled code is
+    /// kept there (wasmtime's own cache, keyed by its version, its settings and
+    /// the component), so later processes start without compiling.
+    pub fn new(limits: Limits, cache_dir: Option<&Path>) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.consume_fuel(true);
+        if let Some(dir) = cache_dir {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            // A cache that cannot be set up only costs time, so go on without it.
+            config.cache(Cache::new(cache).ok());
+        }
         let engine = Engine::new(&config).map_err(setup)?;
         let component = Component::new(&engine, COMPONENT).map_err(setup)?;
         let linker = Linker::<StoreLimits>::new(&engine);
@@ -92,6 +102,19 @@ impl Runtime {
             pre,
             limits,
         })
+    }
+
+    /// Where compiled code is cached by default: `$SIGWARD_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/sigward`, else `~/.cache/sigward`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        var("SIGWARD_CACHE_DIR")
+            .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("sigward")))
+            .or_else(|| var("HOME").map(|d| d.join(".cache").join("sigward")))
     }
 
     /// The component's size in bytes.
@@ -111,7 +134,6 @@ impl Runtime {
     fn instantiate(&self) -> Result<(Store<StoreLimits>, bindings::Sigward), HostError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
-            .instances(1)
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|limits| limits);

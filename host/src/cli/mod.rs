@@ -1,0 +1,83 @@
+//! The subcommands, and what they share: reading inputs and loading the runtime.
+
+pub mod check;
+pub mod matching;
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use sigward_host::runtime::Diagnostic;
+use sigward_host::{HostError, Limits, PolicySession, Runtime};
+
+/// How a command ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was allowed or valid.
+    Ok = 0,
+    /// An image was refused.
+    #[allow(dead_code)] // used by `verify`, which arrives with the signature checks
+    Refused = 1,
+    /// Usage, policy or input error.
+    Invalid = 2,
+}
+
+/// Largest file the CLI reads; the guest enforces its own, smaller limits.
+const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a file, refusing to read more than [`MAX_INPUT_BYTES`].
+pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(format!(
+            "{}: larger than {MAX_INPUT_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Starts the runtime with the default limits and compiled-code cache.
+pub fn runtime() -> Result<Runtime, HostError> {
+    Runtime::new(Limits::default(), Runtime::default_cache_dir().as_deref())
+}
+
+/// A policy loaded into the component, or why it is not.
+pub enum Loaded {
+    Valid(PolicySession),
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Reads a policy file and loads it into a fresh instance.
+pub fn load_policy(runtime: &Runtime, path: &Path) -> Result<Loaded, String> {
+    let bytes = read_input(path)?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    match runtime.load_policy(&text).map_err(|e| e.to_string())? {
+        Ok(session) => Ok(Loaded::Valid(session)),
+        Err(errors) => Ok(Loaded::Invalid(errors)),
+    }
+}
+
+/// A diagnostic as one line: `rule (0003) keyless.issuer: message`.
+pub struct Line<'a>(pub &'a Diagnostic);
+
+impl fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        match d.rule {
+            Some(rule) => write!(f, "rule ({rule:04}) {}: {}", d.field, d.message),
+            None => write!(f, "{}: {}", d.field, d.message),
+        }
+    }
+}
+
+/// Prints an error for the user and returns the matching exit code.
+pub fn fail(message: impl fmt::Display) -> Exit {
+    eprintln!("sigward: {message}");
+    Exit::Invalid
+}
