@@ -3,6 +3,9 @@
 
 /// A policy document, in bytes.
 pub const POLICY_BYTES: usize = 4 * 1024 * 1024;
+/// Flow-collection nesting (`[` and `{`) in a policy. The YAML scanner is
+/// quadratic in it, so it is bounded before parsing.
+pub const POLICY_NESTING: usize = 64;
 /// Rules in one policy.
 pub const POLICY_RULES: usize = 65_536;
 /// A compiled `subjectRegex`, in bytes of regex program.

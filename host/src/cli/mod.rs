@@ -48,7 +48,7 @@ pub fn runtime() -> Result<Runtime, HostError> {
 
 /// A policy loaded into the component, or why it is not.
 pub enum Loaded {
-    Valid(PolicySession),
+    Valid(Box<PolicySession>),
     Invalid(Vec<Diagnostic>),
 }
 
@@ -58,7 +58,7 @@ pub fn load_policy(runtime: &Runtime, path: &Path) -> Result<Loaded, String> {
     let text =
         String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     match runtime.load_policy(&text).map_err(|e| e.to_string())? {
-        Ok(session) => Ok(Loaded::Valid(session)),
+        Ok(session) => Ok(Loaded::Valid(Box::new(session))),
         Err(errors) => Ok(Loaded::Invalid(errors)),
     }
 }

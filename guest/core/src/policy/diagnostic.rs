@@ -35,6 +35,10 @@ pub enum PolicyError {
         bytes: usize,
         max: usize,
     },
+    TooDeep {
+        depth: usize,
+        max: usize,
+    },
     TooManyRules {
         count: usize,
         max: usize,
@@ -71,6 +75,9 @@ impl fmt::Display for PolicyError {
             }
             Self::TooManyRules { count, max } => {
                 write!(f, "{count} rules, at most {max} allowed")
+            }
+            Self::TooDeep { depth, max } => {
+                write!(f, "brackets nest {depth} deep, at most {max} allowed")
             }
             Self::Syntax(e) => write!(f, "not valid YAML or JSON: {e}"),
             Self::NotOneDocument => write!(f, "expected exactly one YAML document"),

@@ -35,6 +35,16 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
             },
         ));
     }
+    let nesting = flow_nesting_bound(text);
+    if nesting > limits::POLICY_NESTING {
+        return Err(document_error(
+            "document",
+            PolicyError::TooDeep {
+                depth: nesting,
+                max: limits::POLICY_NESTING,
+            },
+        ));
+    }
     let root = read_tree(text).map_err(|kind| document_error("document", kind))?;
     let Value::Object(root) = root else {
         return Err(document_error(
@@ -88,6 +98,44 @@ fn read_tree(text: &str) -> Result<Value, PolicyError> {
         return Err(PolicyError::NotOneDocument);
     }
     Ok(value)
+}
+
+/// An upper bound on how deeply `[` and `{` nest, found in one linear pass.
+///
+/// Every opening bracket counts, quoted or not; a closing one counts only
+/// outside quotes. Quotes open only where a YAML token may start, a superset of
+/// where a real quoted scalar can begin. Each way the scan can misread YAML
+/// makes the bound larger, never smaller, so a document under it is truly
+/// shallow.
+fn flow_nesting_bound(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut previous = b'\n';
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        match (quote, b) {
+            (_, b'[' | b'{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (Some(b'"'), b'\\') => {
+                bytes.next();
+            }
+            (Some(b'\''), b'\'') if bytes.peek() == Some(&b'\'') => {
+                bytes.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            (None, b'"' | b'\'') if token_may_start_after(previous) => quote = Some(b),
+            _ => {}
+        }
+        previous = b;
+    }
+    max
+}
+
+fn token_may_start_after(previous: u8) -> bool {
+    previous.is_ascii_whitespace() || b"[{,:-?".contains(&previous)
 }
 
 fn parse_rule(index: usize, value: &Value, errors: &mut Errors) -> Option<Rule> {

@@ -17,7 +17,8 @@ pub(super) fn lint(rules: &[Rule]) -> Vec<Diagnostic<PolicyWarning>> {
         if pattern.contains('@') {
             warn("image", PolicyWarning::PatternHasDigest);
         }
-        if pattern
+        let before_digest = pattern.split('@').next().unwrap_or_default();
+        if before_digest
             .split_once('/')
             .is_some_and(|(_, path)| path.contains(':'))
         {
@@ -26,19 +27,19 @@ pub(super) fn lint(rules: &[Rule]) -> Vec<Diagnostic<PolicyWarning>> {
         if !pattern.contains('/') && pattern.chars().any(|c| c != '*') {
             warn("image", PolicyWarning::PatternWithoutRegistry);
         }
-        if let RuleKind::Keyless(keyless) = &rule.kind {
-            if let Some(regex) = &keyless.subject_regex {
-                let start = !regex.as_str().contains('^');
-                let end = !regex.as_str().contains('$');
-                if start || end {
-                    warn(
-                        "keyless.subjectRegex",
-                        PolicyWarning::UnanchoredRegex { start, end },
-                    );
-                }
-                if keyless.subject.is_some() {
-                    warn("keyless.subject", PolicyWarning::SubjectAndRegex);
-                }
+        if let RuleKind::Keyless(keyless) = &rule.kind
+            && let Some(regex) = &keyless.subject_regex
+        {
+            let start = !regex.as_str().contains('^');
+            let end = !regex.as_str().contains('$');
+            if start || end {
+                warn(
+                    "keyless.subjectRegex",
+                    PolicyWarning::UnanchoredRegex { start, end },
+                );
+            }
+            if keyless.subject.is_some() {
+                warn("keyless.subject", PolicyWarning::SubjectAndRegex);
             }
         }
         // Quadratic in the number of rules: a 10 000-rule policy costs a few
