@@ -43,6 +43,13 @@ enum Command {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Describe the embedded component: size and imports; optionally write it out
+    /// for hosts in other languages.
+    Component {
+        /// Write the component's bytes to this file.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
 }
 
 /// How results are printed.
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
             output,
             images,
         } => cli::matching::run(&policy, output, &images),
+        Command::Component { write } => cli::component::run(write.as_deref()),
     };
     ExitCode::from(code as u8)
 }

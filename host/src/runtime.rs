@@ -117,9 +117,9 @@ impl Runtime {
             .or_else(|| var("HOME").map(|d| d.join(".cache").join("sigward")))
     }
 
-    /// The component's size in bytes.
-    pub fn component_size() -> usize {
-        COMPONENT.len()
+    /// The embedded component's bytes, for hosts in other languages.
+    pub fn component_bytes() -> &'static [u8] {
+        COMPONENT
     }
 
     /// The names of everything the component imports. Empty: the guest can do no I/O.

@@ -1,6 +1,7 @@
 //! The subcommands, and what they share: reading inputs and loading the runtime.
 
 pub mod check;
+pub mod component;
 pub mod matching;
 
 use std::fmt;
