@@ -5,12 +5,16 @@
 //! natively, in the component and in the browser.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
+pub mod checkpoint;
 pub mod decision;
+pub mod dsse;
 pub mod glob;
 pub mod limits;
 pub mod policy;
 pub mod public_key;
 pub mod reference;
+pub mod tlog;
 pub mod trust_root;
 pub mod verify;
 

@@ -20,6 +20,8 @@ pub const PAYLOAD_BYTES: usize = 1024 * 1024;
 pub const MANIFEST_BYTES: usize = 128 * 1024;
 /// Signature layers or referrers for one image.
 pub const SIGNATURES: usize = 100;
+/// Certificates in one bundle chain.
+pub const CHAIN_CERTIFICATES: usize = 10;
 /// Transparency-log entries in one bundle.
 pub const TLOG_ENTRIES: usize = 32;
 /// RFC 3161 timestamps in one bundle.

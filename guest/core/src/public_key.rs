@@ -82,6 +82,31 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Why a signature does not verify under a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The signature bytes are not a signature of the key's kind.
+    Malformed { algorithm: &'static str },
+    /// A well-formed signature that the key did not make over this message.
+    Mismatch { algorithm: &'static str },
+}
+
+impl fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed { algorithm } => write!(f, "malformed {algorithm} signature"),
+            Self::Mismatch { algorithm } => {
+                write!(
+                    f,
+                    "{algorithm} signature does not match the message and key"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SignatureError {}
+
 impl PublicKey {
     /// Decodes one PEM block.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
@@ -157,6 +182,40 @@ impl PublicKey {
             return Err(KeyError::RsaTooSmall { bits });
         }
         Ok(Self::Rsa(key))
+    }
+
+    /// Verifies `signature` over `message`, hashed as the key's kind demands:
+    /// SHA-256 for P-256 and RSA (PKCS#1 v1.5), SHA-384 for P-384, SHA-512 for
+    /// P-521; Ed25519 signs the message itself. ECDSA signatures are ASN.1 DER.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+        use signature::Verifier;
+        let algorithm = self.algorithm();
+        let malformed = |_| SignatureError::Malformed { algorithm };
+        let mismatch = |_| SignatureError::Mismatch { algorithm };
+        match self {
+            Self::P256(key) => {
+                let sig = p256::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
+                key.verify(message, &sig).map_err(mismatch)
+            }
+            Self::P384(key) => {
+                let sig = p384::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
+                key.verify(message, &sig).map_err(mismatch)
+            }
+            Self::P521(key) => {
+                let sig = p521::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
+                key.verify(message, &sig).map_err(mismatch)
+            }
+            Self::Rsa(key) => {
+                let sig = rsa::pkcs1v15::Signature::try_from(signature).map_err(malformed)?;
+                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone())
+                    .verify(message, &sig)
+                    .map_err(mismatch)
+            }
+            Self::Ed25519(key) => {
+                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(malformed)?;
+                key.verify(message, &sig).map_err(mismatch)
+            }
+        }
     }
 
     /// A short name of the key type, for traces.

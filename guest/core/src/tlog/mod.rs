@@ -1,0 +1,4 @@
+//! Transparency-log checks: Merkle inclusion proofs, signed entry timestamps.
+
+pub mod merkle;
+pub mod set;
