@@ -17,6 +17,7 @@ pub mod reference;
 pub mod tlog;
 pub mod trust_root;
 pub mod verify;
+pub mod x509;
 
 pub use decision::{Action, Check, Decision, Outcome};
 pub use policy::{Diagnostic, MatchResult, Policy};

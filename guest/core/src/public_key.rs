@@ -82,6 +82,25 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// The hashes signatures here are made over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    pub fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            Self::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
 /// Why a signature does not verify under a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignatureError {
@@ -129,6 +148,15 @@ impl PublicKey {
             }
             other => Err(KeyError::UnexpectedLabel(other.to_owned())),
         }
+    }
+
+    /// Decodes a DER PKCS#1 `RSAPublicKey`.
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
+        let key = rsa::RsaPublicKey::from_pkcs1_der(der).map_err(|e| KeyError::InvalidKey {
+            algorithm: "RSA",
+            reason: e.to_string(),
+        })?;
+        Self::rsa(key)
     }
 
     /// Decodes a DER SubjectPublicKeyInfo.
@@ -188,33 +216,73 @@ impl PublicKey {
     /// SHA-256 for P-256 and RSA (PKCS#1 v1.5), SHA-384 for P-384, SHA-512 for
     /// P-521; Ed25519 signs the message itself. ECDSA signatures are ASN.1 DER.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-        use signature::Verifier;
+        let hash = match self {
+            Self::P384(_) => HashAlgorithm::Sha384,
+            Self::P521(_) => HashAlgorithm::Sha512,
+            _ => HashAlgorithm::Sha256,
+        };
+        self.verify_with_hash(message, signature, hash)
+    }
+
+    /// Verifies `signature` over `message` hashed with `hash`, as an X.509
+    /// signature algorithm names it. Ed25519 ignores `hash`: it hashes itself.
+    pub fn verify_with_hash(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        hash: HashAlgorithm,
+    ) -> Result<(), SignatureError> {
+        match self {
+            Self::Ed25519(key) => {
+                let algorithm = self.algorithm();
+                let sig = ed25519_dalek::Signature::from_slice(signature)
+                    .map_err(|_| SignatureError::Malformed { algorithm })?;
+                key.verify_strict(message, &sig)
+                    .map_err(|_| SignatureError::Mismatch { algorithm })
+            }
+            _ => self.verify_prehashed(&hash.digest(message), hash, signature),
+        }
+    }
+
+    /// Verifies `signature` over a message of which only `digest` is known.
+    /// Ed25519 cannot: it signs whole messages.
+    pub fn verify_prehashed(
+        &self,
+        digest: &[u8],
+        hash: HashAlgorithm,
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        use signature::hazmat::PrehashVerifier;
         let algorithm = self.algorithm();
         let malformed = |_| SignatureError::Malformed { algorithm };
         let mismatch = |_| SignatureError::Mismatch { algorithm };
         match self {
             Self::P256(key) => {
                 let sig = p256::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
-                key.verify(message, &sig).map_err(mismatch)
+                key.verify_prehash(digest, &sig).map_err(mismatch)
             }
             Self::P384(key) => {
                 let sig = p384::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
-                key.verify(message, &sig).map_err(mismatch)
+                key.verify_prehash(digest, &sig).map_err(mismatch)
             }
             Self::P521(key) => {
                 let sig = p521::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
-                key.verify(message, &sig).map_err(mismatch)
+                key.verify_prehash(digest, &sig).map_err(mismatch)
             }
             Self::Rsa(key) => {
                 let sig = rsa::pkcs1v15::Signature::try_from(signature).map_err(malformed)?;
-                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone())
-                    .verify(message, &sig)
-                    .map_err(mismatch)
+                let key = key.clone();
+                match hash {
+                    HashAlgorithm::Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
+                        .verify_prehash(digest, &sig),
+                    HashAlgorithm::Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key)
+                        .verify_prehash(digest, &sig),
+                    HashAlgorithm::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key)
+                        .verify_prehash(digest, &sig),
+                }
+                .map_err(mismatch)
             }
-            Self::Ed25519(key) => {
-                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(malformed)?;
-                key.verify(message, &sig).map_err(mismatch)
-            }
+            Self::Ed25519(_) => Err(SignatureError::Malformed { algorithm }),
         }
     }
 

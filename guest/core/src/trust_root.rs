@@ -112,6 +112,7 @@ struct RawLog {
 #[serde(rename_all = "camelCase")]
 struct RawKey {
     raw_bytes: Option<String>,
+    key_details: Option<String>,
     valid_for: Option<RawWindow>,
 }
 
@@ -239,8 +240,17 @@ fn read_log(raw: &RawLog, at: &str, errors: &mut Errors) -> Option<TransparencyL
             )
         })
         .and_then(|b| decode(b, format!("{at}.publicKey.rawBytes"), errors));
+    // `PKCS1_*` keys are bare PKCS#1 RSA keys; all others are SubjectPublicKeyInfo.
+    let pkcs1 = key
+        .and_then(|k| k.key_details.as_deref())
+        .is_some_and(|d| d.starts_with("PKCS1_"));
     let parsed = key_der.as_ref().and_then(|der| {
-        PublicKey::from_spki_der(der)
+        let decoded = if pkcs1 {
+            PublicKey::from_pkcs1_der(der)
+        } else {
+            PublicKey::from_spki_der(der)
+        };
+        decoded
             .map_err(|e| {
                 error(
                     errors,

@@ -1,0 +1,185 @@
+//! Certificate paths and signer identities on the conformance bundles whose
+//! signing time comes from a Rekor v1 SET. Each such case either chains to its
+//! trusted root at the SET's integrated time, with the identity INDEX.tsv
+//! names, or is one of the cases built to break the chain or its validity.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use sigward_core::bundle::{Bundle, Material};
+use sigward_core::tlog::set;
+use sigward_core::trust_root::TrustedRoot;
+use sigward_core::x509::chain::{self, ChainError, Purpose};
+use sigward_core::x509::identity;
+use sigward_tests::{production_trusted_root, shared_dir};
+use x509_parser::prelude::FromDer;
+
+fn index() -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(shared_dir().join("conformance/INDEX.tsv")).unwrap();
+    let header: Vec<String> = text
+        .lines()
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(str::to_owned)
+        .collect();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            header
+                .iter()
+                .cloned()
+                .zip(line.split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// Reasons of cases whose certificate, or its validity at the signing time, is bad.
+const CHAIN_BREAKERS: [&str; 4] = [
+    "cert-chain:staging-bundle-vs-production-root",
+    "cert-chain:root-cert-in-bundle-chain",
+    "cert-validity:leaf-notBefore-2030-after-integrated-time",
+    "set:integrated-time-outside-cert-validity",
+];
+
+#[test]
+fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
+    let mut checked = 0;
+    for row in index() {
+        let (case, reason) = (&row["case"], &row["reason_or_feature"]);
+        if reason.starts_with("parse:") {
+            continue;
+        }
+        let dir = shared_dir().join("conformance/bundle-verify").join(case);
+        let bundle =
+            Bundle::parse(&std::fs::read(dir.join("bundle.sigstore.json")).unwrap()).unwrap();
+        let (leaf, untrusted) = match &bundle.material {
+            Material::Certificate(c) => (c.clone(), vec![]),
+            Material::CertificateChain(c) => (c[0].clone(), c[1..].to_vec()),
+            Material::PublicKey { .. } => continue,
+        };
+        let root_json = if row["trusted_root"].starts_with("PRODUCTION") {
+            production_trusted_root()
+        } else {
+            std::fs::read(shared_dir().join("conformance").join(&row["trusted_root"])).unwrap()
+        };
+        let root = match TrustedRoot::parse(&root_json) {
+            Ok(root) => root,
+            Err(errors) => {
+                assert!(
+                    reason.starts_with("trust-root:"),
+                    "{case}: root refused: {errors:?}"
+                );
+                continue;
+            }
+        };
+        let Some(entry) = bundle
+            .tlog_entries
+            .first()
+            .filter(|e| e.signed_entry_timestamp.is_some())
+        else {
+            continue; // Rekor v2: the signing time comes from a TSA.
+        };
+        let Some(log) = root.tlogs.iter().find(|l| l.log_id == entry.log_id) else {
+            continue;
+        };
+        let fields = set::SignedFields {
+            body_base64: &entry.body_base64,
+            integrated_time: entry.integrated_time,
+            log_id: &entry.log_id,
+            log_index: entry.log_index,
+        };
+        if set::verify(
+            &fields,
+            entry.signed_entry_timestamp.as_deref().unwrap(),
+            log,
+        )
+        .is_err()
+        {
+            // Any case whose body or SET was altered fails here first.
+            assert_eq!(
+                row["expected"], "fail",
+                "{case}: the SET of a passing case failed"
+            );
+            continue;
+        }
+        let verified = chain::verify(
+            &leaf,
+            &untrusted,
+            &root.certificate_authorities,
+            entry.integrated_time,
+            Purpose::CodeSigning,
+        );
+        checked += 1;
+        if CHAIN_BREAKERS.contains(&reason.as_str()) {
+            assert!(verified.is_err(), "{case} ({reason}) should not chain");
+            if reason.contains("root-cert-in-bundle") {
+                assert_eq!(verified.unwrap_err(), ChainError::RootInBundleChain);
+            }
+            continue;
+        }
+        assert!(
+            verified.is_ok(),
+            "{case} ({reason}): {}",
+            verified.unwrap_err()
+        );
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&leaf).unwrap();
+        let who = identity::identity(&cert).unwrap_or_else(|e| panic!("{case}: {e}"));
+        if !row["certificate_identity"].is_empty() {
+            assert_eq!(who.subject, row["certificate_identity"], "{case}");
+            assert_eq!(who.issuer, row["certificate_oidc_issuer"], "{case}");
+        }
+    }
+    assert!(
+        checked >= 25,
+        "only {checked} cases reached the chain check"
+    );
+}
+
+#[test]
+fn chain_errors_name_the_check_and_the_times() {
+    let bundle = Bundle::parse(
+        &std::fs::read(
+            shared_dir().join("conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let Material::Certificate(leaf) = &bundle.material else {
+        panic!()
+    };
+    let root = TrustedRoot::parse(&production_trusted_root()).unwrap();
+    let later = bundle.tlog_entries[0].integrated_time + 3600;
+    let err = chain::verify(
+        leaf,
+        &[],
+        &root.certificate_authorities,
+        later,
+        Purpose::CodeSigning,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not valid at the signing time"), "{text}");
+    assert!(text.contains("2024-03-19"), "{text}");
+    let err = chain::verify(
+        leaf,
+        &[],
+        &root.certificate_authorities,
+        0,
+        Purpose::CodeSigning,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ChainError::OutsideValidity { .. } | ChainError::NoAuthorityAtTime { .. }
+    ));
+    let wrong = chain::verify(
+        leaf,
+        &[],
+        &root.certificate_authorities,
+        bundle.tlog_entries[0].integrated_time,
+        Purpose::TimeStamping,
+    );
+    assert!(matches!(wrong, Err(ChainError::WrongPurpose { .. })));
+}
