@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use sigward_core::bundle::{Bundle, Material};
+use sigward_core::sct;
 use sigward_core::tlog::set;
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::x509::chain::{self, ChainError, Purpose};
@@ -46,6 +47,7 @@ const CHAIN_BREAKERS: [&str; 4] = [
 #[test]
 fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
     let mut checked = 0;
+    let mut reached = Vec::new();
     for row in index() {
         let (case, reason) = (&row["case"], &row["reason_or_feature"]);
         if reason.starts_with("parse:") {
@@ -112,6 +114,7 @@ fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
             Purpose::CodeSigning,
         );
         checked += 1;
+        reached.push(reason.clone());
         if CHAIN_BREAKERS.contains(&reason.as_str()) {
             assert!(verified.is_err(), "{case} ({reason}) should not chain");
             if reason.contains("root-cert-in-bundle") {
@@ -119,12 +122,18 @@ fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
             }
             continue;
         }
-        assert!(
-            verified.is_ok(),
-            "{case} ({reason}): {}",
-            verified.unwrap_err()
-        );
+        let path = match verified {
+            Ok(v) => v.path,
+            Err(e) => panic!("{case} ({reason}): {e}"),
+        };
         let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&leaf).unwrap();
+        let (_, issuer) = x509_parser::certificate::X509Certificate::from_der(&path[1]).unwrap();
+        let scts = sct::verify(&cert, issuer.public_key().raw, &root.ct_logs, 1);
+        if reason.starts_with("cert-chain:sct-not-verifiable") {
+            assert!(scts.is_err(), "{case}: SCT should not verify");
+            continue;
+        }
+        assert_eq!(scts, Ok(1), "{case} ({reason})");
         let who = identity::identity(&cert).unwrap_or_else(|e| panic!("{case}: {e}"));
         if !row["certificate_identity"].is_empty() {
             assert_eq!(who.subject, row["certificate_identity"], "{case}");

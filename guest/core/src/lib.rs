@@ -14,6 +14,7 @@ pub mod limits;
 pub mod policy;
 pub mod public_key;
 pub mod reference;
+pub mod sct;
 pub mod tlog;
 pub mod trust_root;
 pub mod verify;
