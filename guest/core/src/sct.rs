@@ -190,33 +190,42 @@ fn tbs_without_sct(tbs: &[u8]) -> Option<Vec<u8>> {
     let mut fields = Vec::new();
     let mut cursor = body;
     while !cursor.is_empty() {
-        let (tag, content, whole, rest) = der_any(cursor)?;
-        if tag == 0xa3 {
-            let (exts, after) = der_element(content, 0x30)?;
+        let field = der_any(cursor)?;
+        if field.tag == 0xa3 {
+            let (exts, after) = der_element(field.content, 0x30)?;
             if !after.is_empty() {
                 return None;
             }
             let mut kept = Vec::new();
             let mut ext_cursor = exts;
             while !ext_cursor.is_empty() {
-                let (_, ext_body, ext_whole, ext_rest) = der_any(ext_cursor)?;
-                let (oid, _) = der_element(ext_body, 0x06)?;
+                let extension = der_any(ext_cursor)?;
+                let (oid, _) = der_element(extension.content, 0x06)?;
                 if oid != SCT_LIST_OID {
-                    kept.extend_from_slice(ext_whole);
+                    kept.extend_from_slice(extension.whole);
                 }
-                ext_cursor = ext_rest;
+                ext_cursor = extension.rest;
             }
             fields.extend(encode(0xa3, &encode(0x30, &kept)));
         } else {
-            fields.extend_from_slice(whole);
+            fields.extend_from_slice(field.whole);
         }
-        cursor = rest;
+        cursor = field.rest;
     }
     Some(encode(0x30, &fields))
 }
 
-/// One DER element: (tag, content, the whole element, what follows).
-fn der_any(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER element read off the front of some input.
+struct Element<'a> {
+    tag: u8,
+    content: &'a [u8],
+    /// Header and content together.
+    whole: &'a [u8],
+    /// The input after this element.
+    rest: &'a [u8],
+}
+
+fn der_any(input: &[u8]) -> Option<Element<'_>> {
     let (&tag, after_tag) = input.split_first()?;
     if tag & 0x1f == 0x1f {
         return None; // high tag numbers do not occur here
@@ -236,12 +245,17 @@ fn der_any(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
     };
     let content = rest.get(..len)?;
     let header = input.len() - rest.len();
-    Some((tag, content, &input[..header + len], &rest[len..]))
+    Some(Element {
+        tag,
+        content,
+        whole: &input[..header + len],
+        rest: &rest[len..],
+    })
 }
 
 fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (found, content, _, rest) = der_any(input)?;
-    (found == tag).then_some((content, rest))
+    let element = der_any(input)?;
+    (element.tag == tag).then_some((element.content, element.rest))
 }
 
 fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
