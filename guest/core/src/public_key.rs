@@ -286,6 +286,21 @@ impl PublicKey {
         }
     }
 
+    /// The key as a DER SubjectPublicKeyInfo, as transparency logs record it.
+    pub fn spki_der(&self) -> Result<Vec<u8>, KeyError> {
+        use spki::EncodePublicKey;
+        let encoded = match self {
+            Self::P256(key) => key.to_public_key_der(),
+            Self::P384(key) => key.to_public_key_der(),
+            Self::P521(key) => key.to_public_key_der(),
+            Self::Rsa(key) => key.to_public_key_der(),
+            Self::Ed25519(key) => key.to_public_key_der(),
+        };
+        encoded
+            .map(|doc| doc.as_bytes().to_vec())
+            .map_err(|e| KeyError::Spki(e.to_string()))
+    }
+
     /// A short name of the key type, for traces.
     pub fn algorithm(&self) -> &'static str {
         match self {

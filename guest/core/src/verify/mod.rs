@@ -1,6 +1,8 @@
 //! The verify operation: from a policy, a digested image and the signatures a
 //! host fetched for it, to a decision.
 
+pub mod bundle;
+
 use std::fmt;
 
 use crate::decision::{self, Action, Check, Decision, Outcome};

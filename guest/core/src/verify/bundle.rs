@@ -1,0 +1,418 @@
+//! Verifying one Sigstore bundle, in sigstore-go's order: the log entries
+//! (bound to the bundle, SET, inclusion proof, checkpoint), the signing time
+//! they prove, the certificate at that time (path, SCT, identity) or the key,
+//! and last the signature over the artifact.
+//!
+//! What this build cannot check yet fails closed with a named check: RFC 3161
+//! timestamps, DSSE envelopes, Rekor v2 entries and log kinds other than
+//! hashedrekord 0.0.1.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::FromDer;
+
+use crate::bundle::{Bundle, Content, Material, TlogEntry, Version};
+use crate::checkpoint::Checkpoint;
+use crate::decision::{Check, Outcome};
+use crate::policy::KeylessIdentity;
+use crate::public_key::{HashAlgorithm, PublicKey};
+use crate::sct;
+use crate::tlog::{body, merkle, set};
+use crate::trust_root::{TransparencyLog, TrustedRoot};
+use crate::x509::chain::{self, Purpose, rfc3339};
+use crate::x509::identity;
+
+/// What was signed.
+#[derive(Clone, Copy, Debug)]
+pub enum Artifact<'a> {
+    Bytes(&'a [u8]),
+    /// Only the SHA-256 digest is known.
+    Digest([u8; 32]),
+}
+
+/// Who must have signed.
+#[derive(Clone, Copy, Debug)]
+pub enum Signer<'a> {
+    Keyless(&'a KeylessIdentity),
+    Key(&'a PublicKey),
+}
+
+/// The first check that failed: its name and what it expected and found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub check: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.check, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn fail<T>(check: &'static str, message: impl fmt::Display) -> Result<T, Failure> {
+    Err(Failure {
+        check,
+        message: message.to_string(),
+    })
+}
+
+/// Verifies `bundle` over `artifact` for `signer` against `root`. Each check
+/// that holds is appended to `trace`; the first that does not is returned.
+pub fn verify(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: Signer<'_>,
+    root: &TrustedRoot,
+    trace: &mut Vec<Check>,
+) -> Result<(), Failure> {
+    let mut pass =
+        |name: &str, detail: String| trace.push(Check::new(name, Outcome::Passed, detail));
+
+    if !bundle.timestamps.is_empty() {
+        return fail(
+            "timestamp",
+            "RFC 3161 timestamps are not verified by this build yet",
+        );
+    }
+    let (digest, signature) = match &bundle.content {
+        Content::MessageSignature { digest, signature } => {
+            (digest.as_deref(), signature.as_slice())
+        }
+        Content::Dsse(_) => {
+            return fail("dsse", "DSSE envelopes are not verified by this build yet");
+        }
+    };
+    let artifact_digest: [u8; 32] = match artifact {
+        Artifact::Bytes(bytes) => Sha256::digest(bytes).into(),
+        Artifact::Digest(d) => d,
+    };
+    if let Some(stated) = digest
+        && stated != artifact_digest
+    {
+        return fail(
+            "artifact.digest",
+            format!(
+                "expected the bundle's message digest {} to be the artifact's {}",
+                merkle::hex(stated),
+                merkle::hex(&artifact_digest)
+            ),
+        );
+    }
+
+    // The signer as the log must have recorded it, and the key that signed.
+    let (leaf, untrusted) = match (&bundle.material, signer) {
+        (Material::Certificate(c), Signer::Keyless(_)) => (Some(c.as_slice()), &[][..]),
+        (Material::CertificateChain(c), Signer::Keyless(_)) => {
+            (c.first().map(Vec::as_slice), c.get(1..).unwrap_or(&[]))
+        }
+        (Material::PublicKey { .. }, Signer::Key(_)) => (None, &[][..]),
+        (Material::PublicKey { .. }, Signer::Keyless(_)) => {
+            return fail(
+                "material",
+                "expected a certificate for a keyless identity, the bundle names a key",
+            );
+        }
+        (_, Signer::Key(_)) => {
+            return fail(
+                "material",
+                "expected a signature by the given key, the bundle carries a certificate",
+            );
+        }
+    };
+    let (signer_der, signing_key) = match (leaf, signer) {
+        (Some(der), _) => {
+            let cert =
+                chain::parse(der, "the signing certificate").or_else(|e| fail("certificate", e))?;
+            let key = PublicKey::from_spki_der(cert.public_key().raw)
+                .or_else(|e| fail("certificate", e))?;
+            (der.to_vec(), key)
+        }
+        (None, Signer::Key(key)) => (key.spki_der().or_else(|e| fail("key", e))?, key.clone()),
+        (None, Signer::Keyless(_)) => return fail("material", "no certificate"),
+    };
+
+    let times = verify_tlog_entries(
+        bundle,
+        signature,
+        &signer_der,
+        &artifact_digest,
+        root,
+        &mut pass,
+    )?;
+
+    if let (Some(leaf), Signer::Keyless(expected)) = (leaf, signer) {
+        verify_certificate(leaf, untrusted, &times, expected, root, &mut pass)?;
+    }
+
+    let verified = match (artifact, &signing_key) {
+        (Artifact::Bytes(bytes), PublicKey::Ed25519(_)) => signing_key.verify(bytes, signature),
+        _ => signing_key.verify_prehashed(&artifact_digest, HashAlgorithm::Sha256, signature),
+    };
+    verified.or_else(|e| {
+        fail(
+            "signature",
+            format!("over the artifact {}: {e}", merkle::hex(&artifact_digest)),
+        )
+    })?;
+    pass(
+        "signature",
+        format!(
+            "{} signature over sha256:{}",
+            signing_key.algorithm(),
+            merkle::hex(&artifact_digest)
+        ),
+    );
+    Ok(())
+}
+
+/// Checks every log entry and returns the signing times their SETs prove.
+/// One bad entry fails the bundle: there is no falling back to another.
+fn verify_tlog_entries(
+    bundle: &Bundle,
+    signature: &[u8],
+    signer_der: &[u8],
+    digest: &[u8; 32],
+    root: &TrustedRoot,
+    pass: &mut impl FnMut(&str, String),
+) -> Result<Vec<i64>, Failure> {
+    if bundle.tlog_entries.is_empty() {
+        return fail(
+            "tlog.entries",
+            "expected at least 1 transparency-log entry, found none",
+        );
+    }
+    let mut times = Vec::new();
+    let mut logs: Vec<&[u8]> = Vec::new();
+    for entry in &bundle.tlog_entries {
+        let log = root
+            .tlogs
+            .iter()
+            .find(|l| l.log_id == entry.log_id)
+            .ok_or_else(|| Failure {
+                check: "tlog.log",
+                message: format!(
+                    "entry from log {} is not in the trusted root",
+                    merkle::hex(&entry.log_id)
+                ),
+            })?;
+        let claims = body::Claims {
+            signature,
+            signer_der,
+            digest,
+        };
+        body::check_hashedrekord(&entry.body, &entry.kind, &entry.version, &claims)
+            .or_else(|e| fail("tlog.body", e))?;
+        pass(
+            "tlog.body",
+            format!(
+                "{} {} entry {} names this signature, signer and artifact",
+                entry.kind, entry.version, entry.log_index
+            ),
+        );
+
+        let mut proven = false;
+        match &entry.signed_entry_timestamp {
+            Some(set_bytes) => {
+                verify_set(entry, set_bytes, log)?;
+                times.push(entry.integrated_time);
+                proven = true;
+                pass(
+                    "tlog.set",
+                    format!(
+                        "signed by {} at {}",
+                        log.base_url,
+                        rfc3339(entry.integrated_time)
+                    ),
+                );
+            }
+            None if bundle.version == Version::V01 => {
+                return fail(
+                    "tlog.set",
+                    "a v0.1 bundle's entry must carry a signed entry timestamp",
+                );
+            }
+            None => {}
+        }
+        match &entry.inclusion_proof {
+            Some(_) => {
+                verify_inclusion(entry, log)?;
+                proven = true;
+                pass(
+                    "tlog.inclusion",
+                    format!(
+                        "entry {} is in {}'s signed tree",
+                        entry.log_index, log.base_url
+                    ),
+                );
+            }
+            None if bundle.version != Version::V01 => {
+                return fail(
+                    "tlog.inclusion",
+                    "expected an inclusion proof (bundle v0.2 and later), found none",
+                );
+            }
+            None => {}
+        }
+        if !proven {
+            return fail(
+                "tlog.entries",
+                "entry has neither a signed entry timestamp nor an inclusion proof",
+            );
+        }
+        if !logs.contains(&entry.log_id.as_slice()) {
+            logs.push(&entry.log_id);
+        }
+    }
+    if times.is_empty() {
+        return fail(
+            "time",
+            "no verified signing time: the entries carry no signed entry timestamp, and RFC 3161 timestamps are not verified by this build yet",
+        );
+    }
+    pass(
+        "tlog.threshold",
+        format!("{} distinct log(s), 1 required", logs.len()),
+    );
+    Ok(times)
+}
+
+fn verify_set(entry: &TlogEntry, set_bytes: &[u8], log: &TransparencyLog) -> Result<(), Failure> {
+    if !log.valid_for.contains(entry.integrated_time) {
+        return fail(
+            "tlog.set",
+            format!(
+                "log {} key was not valid at integrated time {}",
+                log.base_url,
+                rfc3339(entry.integrated_time)
+            ),
+        );
+    }
+    let fields = set::SignedFields {
+        body_base64: &entry.body_base64,
+        integrated_time: entry.integrated_time,
+        log_id: &entry.log_id,
+        log_index: entry.log_index,
+    };
+    set::verify(&fields, set_bytes, log).or_else(|e| fail("tlog.set", e))
+}
+
+fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Failure> {
+    let Some(proof) = &entry.inclusion_proof else {
+        return fail("tlog.inclusion", "no inclusion proof");
+    };
+    let Some(envelope) = &proof.checkpoint else {
+        return fail(
+            "tlog.checkpoint",
+            "the inclusion proof has no signed checkpoint",
+        );
+    };
+    let (index, size) = (proof.log_index as u64, proof.tree_size as u64);
+    merkle::verify_inclusion(
+        &merkle::leaf_hash(&entry.body),
+        index,
+        size,
+        &proof.hashes,
+        &proof.root_hash,
+    )
+    .or_else(|e| fail("tlog.inclusion", e))?;
+    let checkpoint = Checkpoint::parse(envelope).or_else(|e| fail("tlog.checkpoint", e))?;
+    checkpoint
+        .verify(log, None)
+        .or_else(|e| fail("tlog.checkpoint", e))?;
+    if checkpoint.root_hash != proof.root_hash || checkpoint.tree_size != size {
+        return fail(
+            "tlog.checkpoint",
+            format!(
+                "expected the checkpoint to commit to root {} at size {size}, it commits to {} at size {}",
+                merkle::hex(&proof.root_hash),
+                merkle::hex(&checkpoint.root_hash),
+                checkpoint.tree_size
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The certificate at every verified time: a path to a trusted Fulcio CA,
+/// an SCT from a trusted CT log, and the identity the rule demands.
+fn verify_certificate(
+    leaf: &[u8],
+    untrusted: &[Vec<u8>],
+    times: &[i64],
+    expected: &KeylessIdentity,
+    root: &TrustedRoot,
+    pass: &mut impl FnMut(&str, String),
+) -> Result<(), Failure> {
+    let mut issuer_spki = None;
+    for &time in times {
+        let path = chain::verify(
+            leaf,
+            untrusted,
+            &root.certificate_authorities,
+            time,
+            Purpose::CodeSigning,
+        )
+        .or_else(|e| fail("certificate.chain", e))?;
+        pass(
+            "certificate.chain",
+            format!("chains to a trusted Fulcio CA at {}", rfc3339(time)),
+        );
+        issuer_spki = path.path.get(1).cloned();
+    }
+    let cert = chain::parse(leaf, "the signing certificate").or_else(|e| fail("certificate", e))?;
+    let issuer_der = issuer_spki.ok_or_else(|| Failure {
+        check: "certificate.chain",
+        message: "no issuer".to_owned(),
+    })?;
+    let (_, issuer) =
+        x509_parser::certificate::X509Certificate::from_der(&issuer_der).map_err(|e| Failure {
+            check: "certificate.chain",
+            message: e.to_string(),
+        })?;
+    let logs = sct::verify(&cert, issuer.public_key().raw, &root.ct_logs, 1)
+        .or_else(|e| fail("certificate.sct", e))?;
+    pass(
+        "certificate.sct",
+        format!("SCTs from {logs} trusted CT log(s)"),
+    );
+
+    let who = identity::identity(&cert).or_else(|e| fail("certificate.identity", e))?;
+    if who.issuer != expected.issuer {
+        return fail(
+            "certificate.issuer",
+            format!(
+                "expected issuer `{}`, got `{}`",
+                expected.issuer, who.issuer
+            ),
+        );
+    }
+    if let Some(subject) = &expected.subject
+        && *subject != who.subject
+    {
+        return fail(
+            "certificate.subject",
+            format!("expected SAN `{subject}`, got `{}`", who.subject),
+        );
+    }
+    if let Some(regex) = &expected.subject_regex
+        && !regex.is_match(&who.subject)
+    {
+        return fail(
+            "certificate.subject",
+            format!(
+                "expected SAN matching `{}`, got `{}`",
+                regex.as_str(),
+                who.subject
+            ),
+        );
+    }
+    pass(
+        "certificate.identity",
+        format!("issuer `{}`, SAN `{}`", who.issuer, who.subject),
+    );
+    Ok(())
+}
