@@ -15,6 +15,7 @@ pub mod policy;
 pub mod public_key;
 pub mod reference;
 pub mod sct;
+pub mod statement;
 pub mod tlog;
 pub mod trust_root;
 pub mod verify;

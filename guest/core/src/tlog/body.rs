@@ -13,19 +13,36 @@ pub struct Claims<'a> {
     pub signature: &'a [u8],
     /// The signer: a DER certificate, or a DER SubjectPublicKeyInfo.
     pub signer_der: &'a [u8],
-    /// The artifact's SHA-256 digest.
-    pub digest: &'a [u8],
+    pub signed: Signed<'a>,
+}
+
+/// What the signature is over.
+pub enum Signed<'a> {
+    /// An artifact, by its SHA-256 digest (hashedrekord).
+    Digest(&'a [u8]),
+    /// A DSSE payload (dsse, intoto).
+    Payload(&'a [u8]),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyError {
     NotJson,
-    UnsupportedKind { kind: String, version: String },
-    KindMismatch { entry: String, body: String },
+    UnsupportedKind {
+        kind: String,
+        version: String,
+    },
+    KindMismatch {
+        entry: String,
+        body: String,
+    },
     Missing(&'static str),
     SignatureMismatch,
     SignerMismatch,
-    DigestMismatch { expected: String, found: String },
+    DigestMismatch {
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
 }
 
 impl fmt::Display for BodyError {
@@ -43,9 +60,13 @@ impl fmt::Display for BodyError {
             Self::SignerMismatch => {
                 write!(f, "the log entry records a different certificate or key")
             }
-            Self::DigestMismatch { expected, found } => write!(
+            Self::DigestMismatch {
+                what,
+                expected,
+                found,
+            } => write!(
                 f,
-                "the log entry records artifact digest {found}, expected {expected}"
+                "the log entry records {what} {found}, expected {expected}"
             ),
         }
     }
@@ -53,13 +74,9 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
-/// Checks a `hashedrekord` 0.0.1 body against the bundle's claims.
-pub fn check_hashedrekord(
-    body: &[u8],
-    kind: &str,
-    version: &str,
-    claims: &Claims<'_>,
-) -> Result<(), BodyError> {
+/// Checks an entry body against the bundle's claims, by the entry's kind:
+/// hashedrekord 0.0.1, dsse 0.0.1 or intoto 0.0.2.
+pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Result<(), BodyError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| BodyError::NotJson)?;
     let body_kind = value["kind"].as_str().unwrap_or_default();
     let body_version = value["apiVersion"].as_str().unwrap_or_default();
@@ -69,38 +86,101 @@ pub fn check_hashedrekord(
             body: format!("{body_kind} {body_version}"),
         });
     }
-    if (kind, version) != ("hashedrekord", "0.0.1") {
-        return Err(BodyError::UnsupportedKind {
+    let spec = &value["spec"];
+    match (kind, version, &claims.signed) {
+        ("hashedrekord", "0.0.1", Signed::Digest(digest)) => {
+            let signature = base64_field(&spec["signature"]["content"], "signature")?;
+            let signer = pem_field(&spec["signature"]["publicKey"]["content"])?;
+            same_signature_and_signer(&[(signature, signer)], claims)?;
+            let hash = &spec["data"]["hash"];
+            same_digest(hash, digest, "artifact hash")
+        }
+        ("dsse", "0.0.1", Signed::Payload(payload)) => {
+            let pairs = list(&spec["signatures"], |s| {
+                Ok((
+                    base64_field(&s["signature"], "signature")?,
+                    pem_field(&s["verifier"])?,
+                ))
+            })?;
+            same_signature_and_signer(&pairs, claims)?;
+            same_digest(&spec["payloadHash"], &sha256(payload), "payload hash")
+        }
+        ("intoto", "0.0.2", Signed::Payload(payload)) => {
+            let content = &spec["content"];
+            // intoto 0.0.2 stores each signature base64-encoded twice.
+            let pairs = list(&content["envelope"]["signatures"], |s| {
+                let once = base64_field(&s["sig"], "signature")?;
+                let sig = std::str::from_utf8(&once)
+                    .ok()
+                    .and_then(|text| BASE64.decode(text).ok())
+                    .ok_or(BodyError::Missing("signature"))?;
+                Ok((sig, pem_field(&s["publicKey"])?))
+            })?;
+            same_signature_and_signer(&pairs, claims)?;
+            same_digest(&content["payloadHash"], &sha256(payload), "payload hash")
+        }
+        _ => Err(BodyError::UnsupportedKind {
             kind: kind.to_owned(),
             version: version.to_owned(),
-        });
+        }),
     }
-    let spec = &value["spec"];
-    let signature = spec["signature"]["content"]
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
+fn base64_field(value: &Value, what: &'static str) -> Result<Vec<u8>, BodyError> {
+    value
         .as_str()
         .and_then(|s| BASE64.decode(s).ok())
-        .ok_or(BodyError::Missing("signature"))?;
+        .ok_or(BodyError::Missing(what))
+}
+
+/// A base64 PEM block, as logs record certificates and keys, decoded to DER.
+fn pem_field(value: &Value) -> Result<Vec<u8>, BodyError> {
+    let pem = base64_field(value, "public key or certificate")?;
+    pem_rfc7468::decode_vec(&pem)
+        .map(|(_, der)| der)
+        .map_err(|_| BodyError::Missing("public key or certificate"))
+}
+
+/// Reads a list of at most one entry per signature the bundle can carry.
+fn list<T>(
+    value: &Value,
+    read: impl Fn(&Value) -> Result<T, BodyError>,
+) -> Result<Vec<T>, BodyError> {
+    let items = value.as_array().ok_or(BodyError::Missing("signatures"))?;
+    if items.is_empty() || items.len() > 1 {
+        return Err(BodyError::Missing("exactly one signature"));
+    }
+    items.iter().map(read).collect()
+}
+
+fn same_signature_and_signer(
+    recorded: &[(Vec<u8>, Vec<u8>)],
+    claims: &Claims<'_>,
+) -> Result<(), BodyError> {
+    let (signature, signer) = recorded.first().ok_or(BodyError::Missing("signatures"))?;
     if signature != claims.signature {
         return Err(BodyError::SignatureMismatch);
     }
-    let signer = spec["signature"]["publicKey"]["content"]
-        .as_str()
-        .and_then(|s| BASE64.decode(s).ok())
-        .and_then(|pem| pem_rfc7468::decode_vec(&pem).ok().map(|(_, der)| der))
-        .ok_or(BodyError::Missing("public key or certificate"))?;
     if signer != claims.signer_der {
         return Err(BodyError::SignerMismatch);
     }
-    let hash = &spec["data"]["hash"];
+    Ok(())
+}
+
+fn same_digest(hash: &Value, expected: &[u8], what: &'static str) -> Result<(), BodyError> {
     if hash["algorithm"].as_str() != Some("sha256") {
-        return Err(BodyError::Missing("sha256 artifact hash"));
+        return Err(BodyError::Missing(what));
     }
-    let found = hash["value"]
-        .as_str()
-        .ok_or(BodyError::Missing("artifact hash"))?;
-    let expected: String = claims.digest.iter().map(|b| format!("{b:02x}")).collect();
+    let found = hash["value"].as_str().ok_or(BodyError::Missing(what))?;
+    let expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
     if found != expected {
         return Err(BodyError::DigestMismatch {
+            what,
             expected,
             found: found.to_owned(),
         });

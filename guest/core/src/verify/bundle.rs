@@ -4,8 +4,8 @@
 //! and last the signature over the artifact.
 //!
 //! What this build cannot check yet fails closed with a named check: RFC 3161
-//! timestamps, DSSE envelopes, Rekor v2 entries and log kinds other than
-//! hashedrekord 0.0.1.
+//! timestamps, Rekor v2 entries, and log kinds other than hashedrekord 0.0.1,
+//! dsse 0.0.1 and intoto 0.0.2.
 
 use std::fmt;
 
@@ -15,9 +15,11 @@ use x509_parser::prelude::FromDer;
 use crate::bundle::{Bundle, Content, Material, TlogEntry, Version};
 use crate::checkpoint::Checkpoint;
 use crate::decision::{Check, Outcome};
+use crate::dsse;
 use crate::policy::KeylessIdentity;
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::sct;
+use crate::statement;
 use crate::tlog::{body, merkle, set};
 use crate::trust_root::{TransparencyLog, TrustedRoot};
 use crate::x509::chain::{self, Purpose, rfc3339};
@@ -78,30 +80,39 @@ pub fn verify(
             "RFC 3161 timestamps are not verified by this build yet",
         );
     }
-    let (digest, signature) = match &bundle.content {
-        Content::MessageSignature { digest, signature } => {
-            (digest.as_deref(), signature.as_slice())
-        }
-        Content::Dsse(_) => {
-            return fail("dsse", "DSSE envelopes are not verified by this build yet");
-        }
-    };
     let artifact_digest: [u8; 32] = match artifact {
         Artifact::Bytes(bytes) => Sha256::digest(bytes).into(),
         Artifact::Digest(d) => d,
     };
-    if let Some(stated) = digest
-        && stated != artifact_digest
-    {
-        return fail(
-            "artifact.digest",
-            format!(
-                "expected the bundle's message digest {} to be the artifact's {}",
-                merkle::hex(stated),
-                merkle::hex(&artifact_digest)
+    let (signature, signed) = match &bundle.content {
+        Content::MessageSignature { digest, signature } => {
+            if let Some(stated) = digest
+                && *stated != artifact_digest
+            {
+                return fail(
+                    "artifact.digest",
+                    format!(
+                        "expected the bundle's message digest {} to be the artifact's {}",
+                        merkle::hex(stated),
+                        merkle::hex(&artifact_digest)
+                    ),
+                );
+            }
+            (signature.as_slice(), body::Signed::Digest(&artifact_digest))
+        }
+        Content::Dsse(envelope) => match envelope.signatures.as_slice() {
+            [signature] => (
+                signature.as_slice(),
+                body::Signed::Payload(&envelope.payload),
             ),
-        );
-    }
+            other => {
+                return fail(
+                    "dsse",
+                    format!("expected exactly one signature, found {}", other.len()),
+                );
+            }
+        },
+    };
 
     // The signer as the log must have recorded it, and the key that signed.
     let (leaf, untrusted) = match (&bundle.material, signer) {
@@ -135,37 +146,65 @@ pub fn verify(
         (None, Signer::Keyless(_)) => return fail("material", "no certificate"),
     };
 
-    let times = verify_tlog_entries(
-        bundle,
+    let claims = body::Claims {
         signature,
-        &signer_der,
-        &artifact_digest,
-        root,
-        &mut pass,
-    )?;
+        signer_der: &signer_der,
+        signed,
+    };
+    let times = verify_tlog_entries(bundle, &claims, root, &mut pass)?;
 
     if let (Some(leaf), Signer::Keyless(expected)) = (leaf, signer) {
         verify_certificate(leaf, untrusted, &times, expected, root, &mut pass)?;
     }
 
-    let verified = match (artifact, &signing_key) {
-        (Artifact::Bytes(bytes), PublicKey::Ed25519(_)) => signing_key.verify(bytes, signature),
-        _ => signing_key.verify_prehashed(&artifact_digest, HashAlgorithm::Sha256, signature),
-    };
-    verified.or_else(|e| {
-        fail(
-            "signature",
-            format!("over the artifact {}: {e}", merkle::hex(&artifact_digest)),
-        )
-    })?;
-    pass(
-        "signature",
-        format!(
-            "{} signature over sha256:{}",
-            signing_key.algorithm(),
-            merkle::hex(&artifact_digest)
-        ),
-    );
+    match &bundle.content {
+        Content::MessageSignature { .. } => {
+            let verified = match (artifact, &signing_key) {
+                (Artifact::Bytes(bytes), PublicKey::Ed25519(_)) => {
+                    signing_key.verify(bytes, signature)
+                }
+                _ => {
+                    signing_key.verify_prehashed(&artifact_digest, HashAlgorithm::Sha256, signature)
+                }
+            };
+            verified.or_else(|e| {
+                fail(
+                    "signature",
+                    format!("over the artifact {}: {e}", merkle::hex(&artifact_digest)),
+                )
+            })?;
+            pass(
+                "signature",
+                format!(
+                    "{} signature over sha256:{}",
+                    signing_key.algorithm(),
+                    merkle::hex(&artifact_digest)
+                ),
+            );
+        }
+        Content::Dsse(envelope) => {
+            let pae = dsse::pae(&envelope.payload_type, &envelope.payload);
+            signing_key
+                .verify(&pae, signature)
+                .or_else(|e| fail("signature", format!("over the DSSE envelope: {e}")))?;
+            pass(
+                "signature",
+                format!(
+                    "{} signature over the DSSE envelope",
+                    signing_key.algorithm()
+                ),
+            );
+            statement::check_subject(&envelope.payload_type, &envelope.payload, &artifact_digest)
+                .or_else(|e| fail("dsse.subject", e))?;
+            pass(
+                "dsse.subject",
+                format!(
+                    "the in-toto statement names sha256:{}",
+                    merkle::hex(&artifact_digest)
+                ),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -173,9 +212,7 @@ pub fn verify(
 /// One bad entry fails the bundle: there is no falling back to another.
 fn verify_tlog_entries(
     bundle: &Bundle,
-    signature: &[u8],
-    signer_der: &[u8],
-    digest: &[u8; 32],
+    claims: &body::Claims<'_>,
     root: &TrustedRoot,
     pass: &mut impl FnMut(&str, String),
 ) -> Result<Vec<i64>, Failure> {
@@ -199,12 +236,7 @@ fn verify_tlog_entries(
                     merkle::hex(&entry.log_id)
                 ),
             })?;
-        let claims = body::Claims {
-            signature,
-            signer_der,
-            digest,
-        };
-        body::check_hashedrekord(&entry.body, &entry.kind, &entry.version, &claims)
+        body::check(&entry.body, &entry.kind, &entry.version, claims)
             .or_else(|e| fail("tlog.body", e))?;
         pass(
             "tlog.body",
