@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod decision;
+pub mod der;
 pub mod dsse;
 pub mod glob;
 pub mod limits;
@@ -16,6 +17,7 @@ pub mod public_key;
 pub mod reference;
 pub mod sct;
 pub mod statement;
+pub mod timestamp;
 pub mod tlog;
 pub mod trust_root;
 pub mod verify;

@@ -7,6 +7,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 
+use crate::der::{self, Reader};
 use crate::trust_root::TransparencyLog;
 
 /// DER of OID 1.3.6.1.4.1.11129.2.4.2, the embedded SCT list extension.
@@ -79,11 +80,12 @@ pub fn verify(
         .find(|e| e.oid.as_bytes() == SCT_LIST_OID)
         .ok_or(SctError::NoSctList)?;
     // The extension value is an OCTET STRING around the TLS-encoded list.
-    let (inner, rest) =
-        der_element(list.value, 0x04).ok_or(SctError::Malformed("extension value"))?;
-    if !rest.is_empty() {
-        return Err(SctError::Malformed("extension value"));
-    }
+    let mut value = Reader::new(list.value);
+    let inner = value
+        .expect(der::OCTET_STRING)
+        .filter(|_| value.is_empty())
+        .ok_or(SctError::Malformed("extension value"))?
+        .content;
     let scts = parse_list(inner)?;
     let tbs = tbs_without_sct(leaf.tbs_certificate.as_ref())
         .ok_or(SctError::Malformed("certificate TBS"))?;
@@ -183,94 +185,35 @@ fn signed_data(sct: &Sct<'_>, issuer_key_hash: &[u8; 32], tbs: &[u8]) -> Vec<u8>
 /// The TBSCertificate re-encoded without the SCT list extension, as the CT log
 /// signed it.
 fn tbs_without_sct(tbs: &[u8]) -> Option<Vec<u8>> {
-    let (body, rest) = der_element(tbs, 0x30)?;
-    if !rest.is_empty() {
-        return None;
-    }
+    let mut outer = Reader::new(tbs);
+    let body = outer.expect(der::SEQUENCE).filter(|_| outer.is_empty())?;
     let mut fields = Vec::new();
-    let mut cursor = body;
+    let mut cursor = Reader::new(body.content);
     while !cursor.is_empty() {
-        let field = der_any(cursor)?;
-        if field.tag == 0xa3 {
-            let (exts, after) = der_element(field.content, 0x30)?;
-            if !after.is_empty() {
-                return None;
-            }
-            let mut kept = Vec::new();
-            let mut ext_cursor = exts;
-            while !ext_cursor.is_empty() {
-                let extension = der_any(ext_cursor)?;
-                let (oid, _) = der_element(extension.content, 0x06)?;
-                if oid != SCT_LIST_OID {
-                    kept.extend_from_slice(extension.whole);
-                }
-                ext_cursor = extension.rest;
-            }
-            fields.extend(encode(0xa3, &encode(0x30, &kept)));
-        } else {
+        let field = cursor.any()?;
+        if field.tag != der::CONTEXT_3 {
             fields.extend_from_slice(field.whole);
+            continue;
         }
-        cursor = field.rest;
-    }
-    Some(encode(0x30, &fields))
-}
-
-/// One DER element read off the front of some input.
-struct Element<'a> {
-    tag: u8,
-    content: &'a [u8],
-    /// Header and content together.
-    whole: &'a [u8],
-    /// The input after this element.
-    rest: &'a [u8],
-}
-
-fn der_any(input: &[u8]) -> Option<Element<'_>> {
-    let (&tag, after_tag) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // high tag numbers do not occur here
-    }
-    let (&first, mut rest) = after_tag.split_first()?;
-    let len = match first {
-        0..=0x7f => usize::from(first),
-        0x81..=0x84 => {
-            let n = usize::from(first & 0x7f);
-            let bytes = rest.get(..n)?;
-            rest = &rest[n..];
-            bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        let mut wrapper = Reader::new(field.content);
+        let extensions = wrapper
+            .expect(der::SEQUENCE)
+            .filter(|_| wrapper.is_empty())?;
+        let mut kept = Vec::new();
+        let mut each = Reader::new(extensions.content);
+        while !each.is_empty() {
+            let extension = each.any()?;
+            let oid = Reader::new(extension.content).expect(der::OID)?;
+            if oid.content != SCT_LIST_OID {
+                kept.extend_from_slice(extension.whole);
+            }
         }
-        _ => return None,
-    };
-    let content = rest.get(..len)?;
-    let header = input.len() - rest.len();
-    Some(Element {
-        tag,
-        content,
-        whole: &input[..header + len],
-        rest: &rest[len..],
-    })
-}
-
-fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let element = der_any(input)?;
-    (element.tag == tag).then_some((element.content, element.rest))
-}
-
-fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        fields.extend(der::encode(
+            der::CONTEXT_3,
+            &der::encode(der::SEQUENCE, &kept),
+        ));
     }
-    out.extend_from_slice(content);
-    out
+    Some(der::encode(der::SEQUENCE, &fields))
 }
 
 fn take<'a>(input: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {

@@ -20,8 +20,12 @@ pub struct Claims<'a> {
 pub enum Signed<'a> {
     /// An artifact, by its SHA-256 digest (hashedrekord).
     Digest(&'a [u8]),
-    /// A DSSE payload (dsse, intoto).
-    Payload(&'a [u8]),
+    /// A DSSE envelope's payload (dsse, intoto; hashedrekord 0.0.2 logs the
+    /// digest of its PAE).
+    Dsse {
+        payload_type: &'a str,
+        payload: &'a [u8],
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +99,7 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
             let hash = &spec["data"]["hash"];
             same_digest(hash, digest, "artifact hash")
         }
-        ("dsse", "0.0.1", Signed::Payload(payload)) => {
+        ("dsse", "0.0.1", Signed::Dsse { payload, .. }) => {
             let pairs = list(&spec["signatures"], |s| {
                 Ok((
                     base64_field(&s["signature"], "signature")?,
@@ -105,7 +109,7 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
             same_signature_and_signer(&pairs, claims)?;
             same_digest(&spec["payloadHash"], &sha256(payload), "payload hash")
         }
-        ("intoto", "0.0.2", Signed::Payload(payload)) => {
+        ("intoto", "0.0.2", Signed::Dsse { payload, .. }) => {
             let content = &spec["content"];
             // intoto 0.0.2 stores each signature base64-encoded twice.
             let pairs = list(&content["envelope"]["signatures"], |s| {
@@ -119,11 +123,64 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
             same_signature_and_signer(&pairs, claims)?;
             same_digest(&content["payloadHash"], &sha256(payload), "payload hash")
         }
+        // Rekor v2 entries: DER instead of base64 PEM, and base64 digests.
+        ("hashedrekord", "0.0.2", Signed::Digest(digest)) => {
+            let spec = &spec["hashedRekordV002"];
+            same_signature_and_signer(&[v2_signature(&spec["signature"])?], claims)?;
+            same_v2_digest(&spec["data"], digest, "artifact hash")
+        }
+        (
+            "hashedrekord",
+            "0.0.2",
+            Signed::Dsse {
+                payload_type,
+                payload,
+            },
+        ) => {
+            let spec = &spec["hashedRekordV002"];
+            same_signature_and_signer(&[v2_signature(&spec["signature"])?], claims)?;
+            let pae = crate::dsse::pae(payload_type, payload);
+            same_v2_digest(&spec["data"], &sha256(&pae), "envelope hash")
+        }
+        ("dsse", "0.0.2", Signed::Dsse { payload, .. }) => {
+            let spec = &spec["dsseV002"];
+            let pairs = list(&spec["signatures"], v2_signature)?;
+            same_signature_and_signer(&pairs, claims)?;
+            same_v2_digest(&spec["payloadHash"], &sha256(payload), "payload hash")
+        }
         _ => Err(BodyError::UnsupportedKind {
             kind: kind.to_owned(),
             version: version.to_owned(),
         }),
     }
+}
+
+/// A Rekor v2 signature: `{content, verifier: {x509Certificate | publicKey: {rawBytes}}}`.
+fn v2_signature(value: &Value) -> Result<(Vec<u8>, Vec<u8>), BodyError> {
+    let signature = base64_field(&value["content"], "signature")?;
+    let verifier = &value["verifier"];
+    let signer = if verifier["x509Certificate"].is_object() {
+        base64_field(&verifier["x509Certificate"]["rawBytes"], "certificate")?
+    } else {
+        base64_field(&verifier["publicKey"]["rawBytes"], "public key")?
+    };
+    Ok((signature, signer))
+}
+
+fn same_v2_digest(hash: &Value, expected: &[u8], what: &'static str) -> Result<(), BodyError> {
+    if hash["algorithm"].as_str() != Some("SHA2_256") {
+        return Err(BodyError::Missing(what));
+    }
+    let found = base64_field(&hash["digest"], what)?;
+    if found != expected {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        return Err(BodyError::DigestMismatch {
+            what,
+            expected: hex(expected),
+            found: hex(&found),
+        });
+    }
+    Ok(())
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {
@@ -139,11 +196,27 @@ fn base64_field(value: &Value, what: &'static str) -> Result<Vec<u8>, BodyError>
 }
 
 /// A base64 PEM block, as logs record certificates and keys, decoded to DER.
+/// Read leniently (any line length, headers skipped), as Go's PEM reader does:
+/// what is compared afterwards is the DER, byte for byte.
 fn pem_field(value: &Value) -> Result<Vec<u8>, BodyError> {
+    let missing = || BodyError::Missing("public key or certificate");
     let pem = base64_field(value, "public key or certificate")?;
-    pem_rfc7468::decode_vec(&pem)
-        .map(|(_, der)| der)
-        .map_err(|_| BodyError::Missing("public key or certificate"))
+    let text = std::str::from_utf8(&pem).map_err(|_| missing())?;
+    let mut lines = text.lines().map(str::trim);
+    lines
+        .by_ref()
+        .find(|l| l.starts_with("-----BEGIN ") && l.ends_with("-----"))
+        .ok_or_else(missing)?;
+    let mut encoded = String::new();
+    for line in lines.by_ref() {
+        if line.starts_with("-----END ") {
+            return BASE64.decode(encoded).map_err(|_| missing());
+        }
+        if !line.contains(':') {
+            encoded.push_str(line);
+        }
+    }
+    Err(missing())
 }
 
 /// Reads a list of at most one entry per signature the bundle can carry.

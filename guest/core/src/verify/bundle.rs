@@ -20,6 +20,7 @@ use crate::policy::KeylessIdentity;
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::sct;
 use crate::statement;
+use crate::timestamp;
 use crate::tlog::{body, merkle, set};
 use crate::trust_root::{TransparencyLog, TrustedRoot};
 use crate::x509::chain::{self, Purpose, rfc3339};
@@ -74,12 +75,6 @@ pub fn verify(
     let mut pass =
         |name: &str, detail: String| trace.push(Check::new(name, Outcome::Passed, detail));
 
-    if !bundle.timestamps.is_empty() {
-        return fail(
-            "timestamp",
-            "RFC 3161 timestamps are not verified by this build yet",
-        );
-    }
     let artifact_digest: [u8; 32] = match artifact {
         Artifact::Bytes(bytes) => Sha256::digest(bytes).into(),
         Artifact::Digest(d) => d,
@@ -103,7 +98,10 @@ pub fn verify(
         Content::Dsse(envelope) => match envelope.signatures.as_slice() {
             [signature] => (
                 signature.as_slice(),
-                body::Signed::Payload(&envelope.payload),
+                body::Signed::Dsse {
+                    payload_type: &envelope.payload_type,
+                    payload: &envelope.payload,
+                },
             ),
             other => {
                 return fail(
@@ -151,7 +149,25 @@ pub fn verify(
         signer_der: &signer_der,
         signed,
     };
-    let times = verify_tlog_entries(bundle, &claims, root, &mut pass)?;
+    let mut times = verify_tlog_entries(bundle, &claims, root, &mut pass)?;
+    for token in &bundle.timestamps {
+        let stamp = timestamp::verify(token, signature, &root.timestamp_authorities)
+            .or_else(|e| fail("timestamp", e))?;
+        pass(
+            "timestamp",
+            format!(
+                "RFC 3161 timestamp at {} by a trusted TSA",
+                rfc3339(stamp.time)
+            ),
+        );
+        times.push(stamp.time);
+    }
+    if times.is_empty() {
+        return fail(
+            "time",
+            "no verified signing time: expected a signed entry timestamp or an RFC 3161 timestamp",
+        );
+    }
 
     if let (Some(leaf), Signer::Keyless(expected)) = (leaf, signer) {
         verify_certificate(leaf, untrusted, &times, expected, root, &mut pass)?;
@@ -299,12 +315,6 @@ fn verify_tlog_entries(
             logs.push(&entry.log_id);
         }
     }
-    if times.is_empty() {
-        return fail(
-            "time",
-            "no verified signing time: the entries carry no signed entry timestamp, and RFC 3161 timestamps are not verified by this build yet",
-        );
-    }
     pass(
         "tlog.threshold",
         format!("{} distinct log(s), 1 required", logs.len()),
@@ -352,8 +362,17 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
     )
     .or_else(|e| fail("tlog.inclusion", e))?;
     let checkpoint = Checkpoint::parse(envelope).or_else(|e| fail("tlog.checkpoint", e))?;
+    // Rekor v2 logs (hashedrekord and dsse 0.0.2) sign under their URL's host.
+    let rekor_v2 =
+        entry.version == "0.0.2" && matches!(entry.kind.as_str(), "hashedrekord" | "dsse");
+    let origin = rekor_v2.then(|| {
+        let url = log.base_url.as_str();
+        url.split_once("://")
+            .map_or(url, |(_, host)| host)
+            .trim_end_matches('/')
+    });
     checkpoint
-        .verify(log, None)
+        .verify(log, origin)
         .or_else(|e| fail("tlog.checkpoint", e))?;
     if checkpoint.root_hash != proof.root_hash || checkpoint.tree_size != size {
         return fail(
