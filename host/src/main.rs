@@ -43,6 +43,12 @@ enum Command {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Verify one Sigstore bundle over a file or a digest (the
+    /// sigstore-conformance client protocol). Exit 0 only when it verifies.
+    ///
+    /// The trusted root comes from --trusted-root, else $SIGWARD_TRUSTED_ROOT,
+    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json (~/.config/sigward/...).
+    VerifyBundle(cli::verify_bundle::Args),
     /// Describe the embedded component: size and imports; optionally write it out
     /// for hosts in other languages.
     Component {
@@ -71,6 +77,7 @@ fn main() -> ExitCode {
             images,
         } => cli::matching::run(&policy, output, &images),
         Command::Component { write } => cli::component::run(write.as_deref()),
+        Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
     };
     ExitCode::from(code as u8)
 }

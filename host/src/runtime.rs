@@ -15,9 +15,17 @@ mod bindings {
 }
 
 pub use bindings::sigward::verifier::types::{
-    Action, Check, Decision, Diagnostic, Evidence, KeylessIdentity, LegacySignature, MatchResult,
-    Outcome, ReferenceError, Signature, VerifyError,
+    Action, Artifact, BundleFailure, Check, Decision, Diagnostic, Evidence, KeylessIdentity,
+    LegacySignature, MatchResult, Outcome, ReferenceError, Signature, Signer, VerifyError,
 };
+
+/// Why a bundle could not be verified: the trusted root, or the bundle itself.
+#[derive(Debug)]
+pub enum BundleOutcome {
+    Verified(Vec<Check>),
+    InvalidRoot(Vec<Diagnostic>),
+    Failed(BundleFailure),
+}
 
 /// The component, built by build.rs and embedded in this binary.
 const COMPONENT: &[u8] = include_bytes!(env!("SIGWARD_COMPONENT_PATH"));
@@ -161,6 +169,38 @@ impl Runtime {
             fuel_per_call: self.limits.fuel_per_call,
             poisoned: false,
         }))
+    }
+}
+
+impl Runtime {
+    /// Verifies one bundle in a fresh instance, loading `root_json` into it
+    /// first: what the one-shot conformance client needs.
+    pub fn verify_bundle(
+        &self,
+        root_json: &[u8],
+        bundle: &[u8],
+        artifact: &Artifact,
+        signer: &Signer,
+    ) -> Result<BundleOutcome, HostError> {
+        let (mut store, bindings) = self.instantiate()?;
+        let trap = |e: wasmtime::Error| HostError::Trap(format!("{e:#}"));
+        let engine = bindings.sigward_verifier_engine();
+        let root = match engine
+            .trusted_root()
+            .call_parse(&mut store, root_json)
+            .map_err(trap)?
+        {
+            Ok(root) => root,
+            Err(errors) => return Ok(BundleOutcome::InvalidRoot(errors)),
+        };
+        store.set_fuel(self.limits.fuel_per_call).map_err(trap)?;
+        let result = engine
+            .call_verify_bundle(&mut store, bundle, artifact, signer, root)
+            .map_err(trap)?;
+        Ok(match result {
+            Ok(trace) => BundleOutcome::Verified(trace),
+            Err(failure) => BundleOutcome::Failed(failure),
+        })
     }
 }
 

@@ -14,7 +14,9 @@ use bindings::exports::sigward::verifier::engine::{
     self, Guest, GuestPolicy, GuestTrustedRoot, TrustedRootBorrow,
 };
 use bindings::sigward::verifier::types as wit;
-use sigward_core::policy::{Diagnostic, RuleKind};
+use sigward_core::policy::{Diagnostic, KeylessIdentity, RuleKind};
+use sigward_core::public_key::PublicKey;
+use sigward_core::verify::bundle;
 use sigward_core::verify::{self, Signature, VerifyError};
 use sigward_core::{Action, Check, Decision, Outcome};
 
@@ -23,6 +25,72 @@ struct Component;
 impl Guest for Component {
     type Policy = Policy;
     type TrustedRoot = TrustedRoot;
+
+    fn verify_bundle(
+        bundle: Vec<u8>,
+        artifact: wit::Artifact,
+        signer: wit::Signer,
+        root: TrustedRootBorrow<'_>,
+    ) -> Result<Vec<wit::Check>, wit::BundleFailure> {
+        let root = &root.get::<TrustedRoot>().0;
+        let mut trace = Vec::new();
+        let result = verify_bundle(&bundle, &artifact, signer, root, &mut trace);
+        let trace = trace.into_iter().map(check).collect();
+        match result {
+            Ok(()) => Ok(trace),
+            Err(failure) => Err(wit::BundleFailure {
+                check: failure.check.to_owned(),
+                message: failure.message,
+                trace,
+            }),
+        }
+    }
+}
+
+/// Converts the WIT inputs and runs the core's bundle verifier.
+fn verify_bundle(
+    bundle: &[u8],
+    artifact: &wit::Artifact,
+    signer: wit::Signer,
+    root: &sigward_core::TrustedRoot,
+    trace: &mut Vec<Check>,
+) -> Result<(), bundle::Failure> {
+    let input = |message: String| bundle::Failure {
+        check: "input",
+        message,
+    };
+    let artifact = match artifact {
+        wit::Artifact::Bytes(bytes) => bundle::Artifact::Bytes(bytes),
+        wit::Artifact::Sha256(digest) => {
+            bundle::Artifact::Digest(digest.as_slice().try_into().map_err(|_| {
+                input(format!(
+                    "a SHA-256 digest is 32 bytes, got {}",
+                    digest.len()
+                ))
+            })?)
+        }
+    };
+    match signer {
+        wit::Signer::Keyless(identity) => {
+            let identity = KeylessIdentity::new(
+                identity.issuer,
+                identity.subject,
+                identity.subject_regex.as_deref(),
+            )
+            .map_err(input)?;
+            bundle::verify_json(
+                bundle,
+                artifact,
+                bundle::Signer::Keyless(&identity),
+                root,
+                trace,
+            )
+        }
+        wit::Signer::PublicKey(pem) => {
+            let key = PublicKey::from_pem(&pem).map_err(|e| input(e.to_string()))?;
+            bundle::verify_json(bundle, artifact, bundle::Signer::Key(&key), root, trace)
+        }
+    }
 }
 
 struct Policy(sigward_core::Policy);

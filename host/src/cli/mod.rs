@@ -3,6 +3,7 @@
 pub mod check;
 pub mod component;
 pub mod matching;
+pub mod verify_bundle;
 
 use std::fmt;
 use std::io::Read;
@@ -16,8 +17,7 @@ use sigward_host::{HostError, Limits, PolicySession, Runtime};
 pub enum Exit {
     /// Everything asked for was allowed or valid.
     Ok = 0,
-    /// An image was refused.
-    #[allow(dead_code)] // used by `verify`, which arrives with the signature checks
+    /// An image or a bundle was refused.
     Refused = 1,
     /// Usage, policy or input error.
     Invalid = 2,

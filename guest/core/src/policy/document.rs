@@ -235,7 +235,7 @@ fn parse_keyless(
     })
 }
 
-fn compile_regex(source: &str) -> Result<regex_lite::Regex, String> {
+pub(super) fn compile_regex(source: &str) -> Result<regex_lite::Regex, String> {
     regex_lite::RegexBuilder::new(source)
         .size_limit(limits::REGEX_PROGRAM_BYTES)
         .build()

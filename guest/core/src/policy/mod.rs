@@ -46,6 +46,31 @@ pub struct KeylessIdentity {
     pub subject_regex: Option<SubjectRegex>,
 }
 
+impl KeylessIdentity {
+    /// An identity to verify against, built outside a policy document (the
+    /// conformance client's flags). The regex, if any, is compiled as a
+    /// policy's would be.
+    pub fn new(
+        issuer: String,
+        subject: Option<String>,
+        subject_regex: Option<&str>,
+    ) -> Result<Self, String> {
+        let subject_regex = subject_regex
+            .map(|source| {
+                document::compile_regex(source).map(|regex| SubjectRegex {
+                    source: source.to_owned(),
+                    regex,
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            issuer,
+            subject,
+            subject_regex,
+        })
+    }
+}
+
 /// A compiled `subjectRegex`. It matches anywhere in the subject, as Go's does.
 #[derive(Clone, Debug)]
 pub struct SubjectRegex {

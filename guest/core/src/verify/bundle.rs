@@ -63,6 +63,23 @@ fn fail<T>(check: &'static str, message: impl fmt::Display) -> Result<T, Failure
     })
 }
 
+/// Parses a bundle's JSON, then verifies it as [`verify`] does.
+pub fn verify_json(
+    json: &[u8],
+    artifact: Artifact<'_>,
+    signer: Signer<'_>,
+    root: &TrustedRoot,
+    trace: &mut Vec<Check>,
+) -> Result<(), Failure> {
+    let bundle = Bundle::parse(json).or_else(|e| fail("bundle", e))?;
+    trace.push(Check::new(
+        "bundle",
+        Outcome::Passed,
+        format!("{:?} bundle parsed", bundle.version),
+    ));
+    verify(&bundle, artifact, signer, root, trace)
+}
+
 /// Verifies `bundle` over `artifact` for `signer` against `root`. Each check
 /// that holds is appended to `trace`; the first that does not is returned.
 pub fn verify(

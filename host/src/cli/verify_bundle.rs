@@ -1,0 +1,156 @@
+//! `sigward verify-bundle`: the sigstore-conformance client protocol.
+//!
+//! ```text
+//! sigward verify-bundle --bundle FILE --certificate-identity ID --certificate-oidc-issuer URL [--trusted-root FILE] FILE_OR_DIGEST
+//! sigward verify-bundle --bundle FILE --key PATH [--trusted-root FILE] FILE_OR_DIGEST
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use sigward_host::runtime::{Artifact, BundleOutcome, KeylessIdentity, Signer};
+
+use super::{Exit, Line, fail, read_input, runtime};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The Sigstore bundle (JSON).
+    #[arg(long)]
+    bundle: PathBuf,
+    /// The signer's identity (certificate SAN), compared exactly.
+    #[arg(long, requires = "certificate_oidc_issuer", conflicts_with = "key")]
+    certificate_identity: Option<String>,
+    /// The signer's OIDC issuer, compared exactly.
+    #[arg(long, requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
+    /// A PEM public key that signed the bundle.
+    #[arg(long, required_unless_present = "certificate_identity")]
+    key: Option<PathBuf>,
+    /// The trusted_root.json to verify against.
+    #[arg(long)]
+    trusted_root: Option<PathBuf>,
+    /// The artifact: a file, or `sha256:<hex>` when no such file exists.
+    file_or_digest: String,
+}
+
+const ROOT_ENV: &str = "SIGWARD_TRUSTED_ROOT";
+
+pub fn run(args: &Args) -> Exit {
+    match prepare(args) {
+        Ok((root, bundle, artifact, signer)) => verify(&root, &bundle, &artifact, &signer),
+        Err(message) => fail(message),
+    }
+}
+
+fn prepare(args: &Args) -> Result<(Vec<u8>, Vec<u8>, Artifact, Signer), String> {
+    let root_path = trusted_root_path(args.trusted_root.as_deref())?;
+    let root = read_input(&root_path)?;
+    let bundle = read_input(&args.bundle)?;
+    let artifact = artifact(&args.file_or_digest)?;
+    let signer = match (
+        &args.key,
+        &args.certificate_identity,
+        &args.certificate_oidc_issuer,
+    ) {
+        (Some(key), _, _) => {
+            let pem = String::from_utf8(read_input(key)?)
+                .map_err(|_| format!("{}: not a PEM file", key.display()))?;
+            Signer::PublicKey(pem)
+        }
+        (None, Some(identity), Some(issuer)) => Signer::Keyless(KeylessIdentity {
+            issuer: issuer.clone(),
+            subject: Some(identity.clone()),
+            subject_regex: None,
+        }),
+        _ => {
+            return Err(
+                "give --key, or --certificate-identity with --certificate-oidc-issuer".to_owned(),
+            );
+        }
+    };
+    Ok((root, bundle, artifact, signer))
+}
+
+fn verify(root: &[u8], bundle: &[u8], artifact: &Artifact, signer: &Signer) -> Exit {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    match runtime.verify_bundle(root, bundle, artifact, signer) {
+        Err(e) => {
+            eprintln!("sigward: refused: {e}");
+            Exit::Refused
+        }
+        Ok(BundleOutcome::InvalidRoot(errors)) => {
+            eprintln!("sigward: invalid trusted root:");
+            for error in &errors {
+                eprintln!("  error: {}", Line(error));
+            }
+            Exit::Invalid
+        }
+        Ok(BundleOutcome::Failed(failure)) => {
+            for check in &failure.trace {
+                eprintln!("  passed {}: {}", check.name, check.detail);
+            }
+            eprintln!(
+                "sigward: verification failed: {}: {}",
+                failure.check, failure.message
+            );
+            Exit::Refused
+        }
+        Ok(BundleOutcome::Verified(trace)) => {
+            for check in &trace {
+                println!("passed {}: {}", check.name, check.detail);
+            }
+            println!("OK: the bundle verified");
+            Exit::Ok
+        }
+    }
+}
+
+/// `FILE_OR_DIGEST`: a path if one exists, else `sha256:<64 hex>`.
+fn artifact(arg: &str) -> Result<Artifact, String> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return read_input(path).map(Artifact::Bytes);
+    }
+    let hex = arg
+        .strip_prefix("sha256:")
+        .ok_or_else(|| format!("{arg}: no such file, and not a sha256:<hex> digest"))?;
+    if hex.len() != 64 {
+        return Err(format!("{arg}: a sha256 digest has 64 hex digits"));
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map(Artifact::Sha256)
+        .map_err(|_| format!("{arg}: not hexadecimal"))
+}
+
+/// `--trusted-root`, else `$SIGWARD_TRUSTED_ROOT`, else the config directory.
+fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = flag {
+        return Ok(path.to_owned());
+    }
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(path) = var(ROOT_ENV) {
+        return Ok(path);
+    }
+    let config = var("XDG_CONFIG_HOME").or_else(|| var("HOME").map(|h| h.join(".config")));
+    let default = config.map(|c| c.join("sigward").join("trusted_root.json"));
+    match default {
+        Some(path) if path.is_file() => Ok(path),
+        _ => Err(format!(
+            "no trusted root: pass --trusted-root FILE, set {ROOT_ENV}, or put the file at {} \
+             (sigward ships none; the public-good one is targets/trusted_root.json of the Sigstore TUF repository)",
+            default_display()
+        )),
+    }
+}
+
+fn default_display() -> &'static str {
+    "$XDG_CONFIG_HOME/sigward/trusted_root.json (default ~/.config/sigward/trusted_root.json)"
+}
