@@ -68,7 +68,7 @@ fn main() {
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => panic!(
-            "building the guest component failed ({s}); is the {TARGET} target installed? run `rustup target add {TARGET}`"
+            "building the guest component failed ({s}): see the errors above (is the {TARGET} target installed?)"
         ),
         Err(e) => panic!("could not run cargo to build the guest component: {e}"),
     }

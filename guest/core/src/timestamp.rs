@@ -22,6 +22,14 @@ const OID_TST_INFO: &[u8] = &[
 ];
 const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
 const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+const OID_ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const OID_ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
+const OID_ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+const OID_RSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
+const OID_RSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 const OID_SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
 const OID_SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
@@ -157,6 +165,18 @@ pub fn verify(
         .map_err(|e| TimestampError::BadSignature(e.to_string()))?;
     let key = PublicKey::from_spki_der(cert.public_key().raw)
         .map_err(|e| TimestampError::BadSignature(e.to_string()))?;
+    let family = match key {
+        PublicKey::P256(_) | PublicKey::P384(_) | PublicKey::P521(_) => KeyFamily::Ecdsa,
+        PublicKey::Rsa(_) => KeyFamily::Rsa,
+        PublicKey::Ed25519(_) => KeyFamily::Ed25519,
+    };
+    if family != signer.family {
+        return Err(TimestampError::BadSignature(format!(
+            "the signer's key is {}, the token's signature algorithm says {:?}",
+            key.algorithm(),
+            signer.family
+        )));
+    }
     // The signature covers the attributes re-tagged as a SET (RFC 5652 §5.4).
     let mut signed = signer.signed_attributes.whole.to_vec();
     signed[0] = der::SET;
@@ -281,9 +301,18 @@ enum SignerId<'a> {
     SubjectKeyId(&'a [u8]),
 }
 
+/// The key family a SignerInfo's signature algorithm names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyFamily {
+    Ecdsa,
+    Rsa,
+    Ed25519,
+}
+
 struct SignerInfo<'a> {
     sid: SignerId<'a>,
     digest: HashAlgorithm,
+    family: KeyFamily,
     signed_attributes: Element<'a>,
     signature: &'a [u8],
 }
@@ -312,8 +341,10 @@ fn read_signer_info(info: Element<'_>) -> Result<SignerInfo<'_>, TimestampError>
     let signed_attributes = r
         .expect(der::CONTEXT_0)
         .ok_or(TimestampError::SignedAttributes("absent"))?;
-    r.expect(der::SEQUENCE)
+    let algorithm = r
+        .expect(der::SEQUENCE)
         .ok_or(malformed("signature algorithm"))?;
+    let family = signature_family(algorithm, digest)?;
     let signature = r
         .expect(der::OCTET_STRING)
         .ok_or(malformed("signature"))?
@@ -321,9 +352,36 @@ fn read_signer_info(info: Element<'_>) -> Result<SignerInfo<'_>, TimestampError>
     Ok(SignerInfo {
         sid,
         digest,
+        family,
         signed_attributes,
         signature,
     })
+}
+
+/// The signature algorithm must be known, and name the digest algorithm's
+/// hash when it names one: the field is unsigned, so it is held to the rest.
+fn signature_family(
+    algorithm: Element<'_>,
+    digest: HashAlgorithm,
+) -> Result<KeyFamily, TimestampError> {
+    let oid = Reader::new(algorithm.content)
+        .expect(der::OID)
+        .ok_or(malformed("signature algorithm"))?;
+    let (family, hash) = match oid.content {
+        OID_ECDSA_SHA256 => (KeyFamily::Ecdsa, Some(HashAlgorithm::Sha256)),
+        OID_ECDSA_SHA384 => (KeyFamily::Ecdsa, Some(HashAlgorithm::Sha384)),
+        OID_ECDSA_SHA512 => (KeyFamily::Ecdsa, Some(HashAlgorithm::Sha512)),
+        OID_RSA => (KeyFamily::Rsa, None),
+        OID_RSA_SHA256 => (KeyFamily::Rsa, Some(HashAlgorithm::Sha256)),
+        OID_RSA_SHA384 => (KeyFamily::Rsa, Some(HashAlgorithm::Sha384)),
+        OID_RSA_SHA512 => (KeyFamily::Rsa, Some(HashAlgorithm::Sha512)),
+        OID_ED25519 => (KeyFamily::Ed25519, None),
+        _ => return Err(malformed("unknown signature algorithm")),
+    };
+    if hash.is_some_and(|h| h != digest) {
+        return Err(malformed("signature and digest algorithms disagree"));
+    }
+    Ok(family)
 }
 
 /// The content type must be TSTInfo and the message digest must be the TSTInfo's.

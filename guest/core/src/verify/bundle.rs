@@ -379,9 +379,19 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
     )
     .or_else(|e| fail("tlog.inclusion", e))?;
     let checkpoint = Checkpoint::parse(envelope).or_else(|e| fail("tlog.checkpoint", e))?;
-    // Rekor v2 logs (hashedrekord and dsse 0.0.2) sign under their URL's host.
+    // Rekor v2 logs (hashedrekord and dsse 0.0.2) sign under their URL's host,
+    // and, having no SET, bind the entry's index only through the proof.
     let rekor_v2 =
         entry.version == "0.0.2" && matches!(entry.kind.as_str(), "hashedrekord" | "dsse");
+    if rekor_v2 && entry.log_index != proof.log_index {
+        return fail(
+            "tlog.inclusion",
+            format!(
+                "expected the entry's log index {} to be the proof's {}",
+                entry.log_index, proof.log_index
+            ),
+        );
+    }
     let origin = rekor_v2.then(|| {
         let url = log.base_url.as_str();
         url.split_once("://")
