@@ -13,7 +13,7 @@ use sigward_core::bundle::Bundle;
 use sigward_core::policy::KeylessIdentity;
 use sigward_core::public_key::PublicKey;
 use sigward_core::trust_root::TrustedRoot;
-use sigward_core::verify::bundle::{self, Artifact, Signer};
+use sigward_core::verify::bundle::{self, Artifact, KeyLog, Signer};
 use sigward_tests::{production_trusted_root, shared_dir};
 
 fn index() -> Vec<HashMap<String, String>> {
@@ -63,7 +63,13 @@ fn run(row: &HashMap<String, String>, by_digest: bool) -> Result<(), String> {
         "key" => {
             let pem = std::fs::read_to_string(conformance.join(&row["key"])).unwrap();
             let key = PublicKey::from_pem(&pem).map_err(|e| format!("key: {e}"))?;
-            bundle::verify(&bundle, artifact, Signer::Key(&key), &root, &mut trace)
+            bundle::verify(
+                &bundle,
+                artifact,
+                Signer::Key(&key, KeyLog::Required),
+                &root,
+                &mut trace,
+            )
         }
         _ => {
             let identity = KeylessIdentity {

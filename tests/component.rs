@@ -101,7 +101,7 @@ fn skip_deny_and_no_match_are_decided_without_signatures() {
 }
 
 #[test]
-fn verify_rules_are_never_allowed_before_the_checks_exist() {
+fn verify_rules_need_a_digest_and_refuse_bad_signatures() {
     let mut session = component_policy(POLICY);
     let root = session
         .load_trusted_root(&production_trusted_root())
@@ -114,12 +114,148 @@ fn verify_rules_are_never_allowed_before_the_checks_exist() {
         matches!(tagged, Err(VerifyError::InvalidReference(_))),
         "{tagged:?}"
     );
-    let signatures = [Signature::TagBundle(b"{}".to_vec())];
     let digested = format!("registry.k8s.io/pause@{DIGEST}");
-    let result = session.verify(&digested, &signatures, &root).unwrap();
+    let none = session.verify(&digested, &[], &root).unwrap().unwrap();
+    assert!(!none.allowed && !none.verified);
+    assert_eq!(
+        none.message,
+        "image verification failed: no signatures found"
+    );
+    let signatures = [
+        Signature::TagBundle(b"{}".to_vec()),
+        Signature::TagBundle(b"not json".to_vec()),
+    ];
+    let decision = session
+        .verify(&digested, &signatures, &root)
+        .unwrap()
+        .unwrap();
+    assert!(!decision.allowed && !decision.verified);
+    assert_eq!(decision.reference, digested);
     assert!(
-        matches!(result, Err(VerifyError::NotImplemented(_))),
-        "{result:?}"
+        decision
+            .message
+            .starts_with("image verification failed: signature 0: bundle: "),
+        "{}",
+        decision.message
+    );
+    assert!(
+        decision.message.contains("; signature 1: bundle: "),
+        "{}",
+        decision.message
+    );
+}
+
+/// The real cosign v3 bundle of ghcr.io/kubewarden/kubewarden-controller v1.34.0.
+const KUBEWARDEN: &str = "ghcr.io/kubewarden/kubewarden-controller@sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172";
+
+fn kubewarden_bundle() -> Vec<u8> {
+    std::fs::read(sigward_tests::shared_dir().join("corpus/sigstore-rs/tests/data/bundle_v03.json"))
+        .unwrap()
+}
+
+fn kubewarden_policy(subject_regex: &str) -> String {
+    format!(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: ghcr.io/kubewarden/*\n    keyless:\n      issuer: https://token.actions.githubusercontent.com\n      subjectRegex: '{subject_regex}'\n  - image: '*'\n    deny: true\n"
+    )
+}
+
+#[test]
+fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
+    let mut session = component_policy(&kubewarden_policy(
+        "^https://github\\.com/kubewarden/kubewarden-controller/",
+    ));
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let decision = session
+        .verify(
+            KUBEWARDEN,
+            &[Signature::TagBundle(kubewarden_bundle())],
+            &root,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(decision.allowed && decision.verified, "{decision:?}");
+    assert_eq!(decision.message, "verified via bundle");
+    assert_eq!(decision.reference, KUBEWARDEN);
+    assert_eq!(decision.rule, Some(0));
+    for check in [
+        "tlog.set",
+        "tlog.inclusion",
+        "timestamp",
+        "certificate.chain",
+        "certificate.sct",
+        "certificate.identity",
+        "signature",
+        "dsse.subject",
+    ] {
+        assert!(
+            decision
+                .trace
+                .iter()
+                .any(|c| c.name == format!("signature[0].{check}")),
+            "no {check} in the trace"
+        );
+    }
+
+    let referrer =
+        Signature::ReferrerBundle((format!("sha256:{}", "ab".repeat(32)), kubewarden_bundle()));
+    let decision = session
+        .verify(
+            KUBEWARDEN,
+            &[Signature::TagBundle(b"{}".to_vec()), referrer],
+            &root,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(decision.allowed, "{decision:?}");
+    assert_eq!(
+        decision.message,
+        format!(
+            "verified via bundle referrer with digest sha256:{}",
+            "ab".repeat(32)
+        )
+    );
+}
+
+#[test]
+fn the_same_bundle_is_refused_for_another_identity_or_image() {
+    let mut session = component_policy(&kubewarden_policy("^https://github\\.com/siderolabs/"));
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let decision = session
+        .verify(
+            KUBEWARDEN,
+            &[Signature::TagBundle(kubewarden_bundle())],
+            &root,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(!decision.allowed && !decision.verified);
+    assert!(
+        decision.message.contains("expected SAN matching `^https://github\\.com/siderolabs/`, got `https://github.com/kubewarden/"),
+        "{}",
+        decision.message
+    );
+
+    let mut session = component_policy(&kubewarden_policy("^https://github\\.com/kubewarden/"));
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let moved = format!("ghcr.io/kubewarden/other@{DIGEST}");
+    let decision = session
+        .verify(&moved, &[Signature::TagBundle(kubewarden_bundle())], &root)
+        .unwrap()
+        .unwrap();
+    assert!(!decision.allowed);
+    assert!(
+        decision.message.contains("dsse.subject"),
+        "{}",
+        decision.message
     );
 }
 
@@ -192,4 +328,44 @@ fn a_trap_poisons_the_session() {
         session.match_image("nginx"),
         Err(HostError::Poisoned)
     ));
+}
+
+#[test]
+fn a_public_key_rule_verifies_a_key_signed_bundle() {
+    // The conformance suite's managed-key bundle signs a.txt: pin an image to
+    // a.txt's digest and the rule's key must verify it.
+    let dir = sigward_tests::shared_dir().join("conformance/bundle-verify");
+    let pem = std::fs::read_to_string(dir.join("managed-key-happy-path/key.pub")).unwrap();
+    let bundle = std::fs::read(dir.join("managed-key-happy-path/bundle.sigstore.json")).unwrap();
+    let digest = {
+        use sha2::Digest;
+        let bytes = std::fs::read(dir.join("a.txt")).unwrap();
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let indented: String = pem.lines().map(|l| format!("        {l}\n")).collect();
+    let policy = format!(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: registry.example.com/*\n    publicKey:\n      certificate: |\n{indented}"
+    );
+    let mut session = component_policy(&policy);
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let image = format!("registry.example.com/app@sha256:{digest}");
+    let decision = session
+        .verify(&image, &[Signature::TagBundle(bundle.clone())], &root)
+        .unwrap()
+        .unwrap();
+    assert!(decision.allowed && decision.verified, "{decision:?}");
+    assert_eq!(decision.message, "verified via bundle");
+
+    let other = format!("registry.example.com/app@{DIGEST}");
+    let decision = session
+        .verify(&other, &[Signature::TagBundle(bundle)], &root)
+        .unwrap()
+        .unwrap();
+    assert!(!decision.allowed, "{decision:?}");
 }

@@ -15,7 +15,7 @@ use sigward_core::der::{self, Reader};
 use sigward_core::policy::KeylessIdentity;
 use sigward_core::public_key::PublicKey;
 use sigward_core::trust_root::TrustedRoot;
-use sigward_core::verify::bundle::{self, Artifact, Signer};
+use sigward_core::verify::bundle::{self, Artifact, KeyLog, Signer};
 use sigward_tests::{production_trusted_root, shared_dir};
 
 struct Fixture {
@@ -30,7 +30,7 @@ struct Fixture {
 impl Fixture {
     fn verifies(&self, bundle: &Bundle) -> bool {
         let signer = match &self.key {
-            Some(key) => Signer::Key(key),
+            Some(key) => Signer::Key(key, KeyLog::Required),
             None => Signer::Keyless(&self.identity),
         };
         bundle::verify(

@@ -88,7 +88,13 @@ fn verify_bundle(
         }
         wit::Signer::PublicKey(pem) => {
             let key = PublicKey::from_pem(&pem).map_err(|e| input(e.to_string()))?;
-            bundle::verify_json(bundle, artifact, bundle::Signer::Key(&key), root, trace)
+            bundle::verify_json(
+                bundle,
+                artifact,
+                bundle::Signer::Key(&key, bundle::KeyLog::Required),
+                root,
+                trace,
+            )
         }
     }
 }

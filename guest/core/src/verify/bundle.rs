@@ -38,7 +38,16 @@ pub enum Artifact<'a> {
 #[derive(Clone, Copy, Debug)]
 pub enum Signer<'a> {
     Keyless(&'a KeylessIdentity),
-    Key(&'a PublicKey),
+    Key(&'a PublicKey, KeyLog),
+}
+
+/// Whether a key signer also needs a transparency-log entry. Keyless always does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyLog {
+    /// As cosign and the conformance client: at least one verified entry.
+    Required,
+    /// As Talos for `publicKey` rules: none needed, but any present must verify.
+    IfPresent,
 }
 
 /// The first check that failed: its name and what it expected and found.
@@ -135,14 +144,14 @@ pub fn verify(
         (Material::CertificateChain(c), Signer::Keyless(_)) => {
             (c.first().map(Vec::as_slice), c.get(1..).unwrap_or(&[]))
         }
-        (Material::PublicKey { .. }, Signer::Key(_)) => (None, &[][..]),
+        (Material::PublicKey { .. }, Signer::Key(..)) => (None, &[][..]),
         (Material::PublicKey { .. }, Signer::Keyless(_)) => {
             return fail(
                 "material",
                 "expected a certificate for a keyless identity, the bundle names a key",
             );
         }
-        (_, Signer::Key(_)) => {
+        (_, Signer::Key(..)) => {
             return fail(
                 "material",
                 "expected a signature by the given key, the bundle carries a certificate",
@@ -157,7 +166,7 @@ pub fn verify(
                 .or_else(|e| fail("certificate", e))?;
             (der.to_vec(), key)
         }
-        (None, Signer::Key(key)) => (key.spki_der().or_else(|e| fail("key", e))?, key.clone()),
+        (None, Signer::Key(key, _)) => (key.spki_der().or_else(|e| fail("key", e))?, key.clone()),
         (None, Signer::Keyless(_)) => return fail("material", "no certificate"),
     };
 
@@ -166,7 +175,16 @@ pub fn verify(
         signer_der: &signer_der,
         signed,
     };
-    let mut times = verify_tlog_entries(bundle, &claims, root, &mut pass)?;
+    let log_optional = matches!(signer, Signer::Key(_, KeyLog::IfPresent));
+    let mut times = if log_optional && bundle.tlog_entries.is_empty() {
+        pass(
+            "tlog.entries",
+            "none, and a public-key rule needs none".to_owned(),
+        );
+        Vec::new()
+    } else {
+        verify_tlog_entries(bundle, &claims, root, &mut pass)?
+    };
     for token in &bundle.timestamps {
         let stamp = timestamp::verify(token, signature, &root.timestamp_authorities)
             .or_else(|e| fail("timestamp", e))?;
@@ -179,7 +197,9 @@ pub fn verify(
         );
         times.push(stamp.time);
     }
-    if times.is_empty() {
+    // A key has no validity window here, so it needs a time only to check
+    // entries it has; a certificate always needs one.
+    if times.is_empty() && !(log_optional && bundle.tlog_entries.is_empty()) {
         return fail(
             "time",
             "no verified signing time: expected a signed entry timestamp or an RFC 3161 timestamp",

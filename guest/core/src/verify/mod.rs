@@ -7,8 +7,8 @@ use std::fmt;
 
 use crate::decision::{self, Action, Check, Decision, Outcome};
 use crate::limits;
-use crate::policy::Policy;
-use crate::reference::ReferenceError;
+use crate::policy::{Policy, RuleKind};
+use crate::reference::{DigestAlgorithm, ReferenceError};
 use crate::trust_root::TrustedRoot;
 
 /// A signature as a host found it, with the place it came from.
@@ -72,7 +72,7 @@ pub fn verify(
     policy: &Policy,
     image: &str,
     signatures: &[Signature],
-    _root: &TrustedRoot,
+    root: &TrustedRoot,
 ) -> Result<Decision, VerifyError> {
     let matched = policy
         .match_image(image)
@@ -105,11 +105,6 @@ pub fn verify(
         });
     }
     debug_assert_eq!(matched.action, Action::Verify);
-    if matched.reference.digest().is_none() {
-        return Err(VerifyError::MissingDigest {
-            image: image.to_owned(),
-        });
-    }
     if signatures.len() > limits::SIGNATURES {
         return Err(VerifyError::LimitExceeded {
             what: "signatures",
@@ -117,7 +112,114 @@ pub fn verify(
             max: limits::SIGNATURES,
         });
     }
-    Err(VerifyError::NotImplemented(
-        "signature verification arrives with the bundle and legacy-signature checks",
-    ))
+    let signer = match matched.rule.and_then(|i| policy.rule(i)).map(|r| &r.kind) {
+        Some(RuleKind::Keyless(identity)) => bundle::Signer::Keyless(identity),
+        Some(RuleKind::PublicKey(key)) => bundle::Signer::Key(&key.key, bundle::KeyLog::IfPresent),
+        _ => {
+            return Err(VerifyError::NotImplemented(
+                "a verify rule without a verifier",
+            ));
+        }
+    };
+    let digested = match matched.reference.digest() {
+        Some(digest) => matched.reference.with_digest(digest.clone()),
+        None => {
+            return Err(VerifyError::MissingDigest {
+                image: image.to_owned(),
+            });
+        }
+    };
+    let mut decision = Decision {
+        allowed: false,
+        verified: false,
+        rule: matched.rule,
+        action: Action::Verify,
+        reference: digested.to_string(),
+        message: String::new(),
+        trace: vec![match_check],
+    };
+    let artifact = digested
+        .digest()
+        .filter(|d| d.algorithm() == DigestAlgorithm::Sha256)
+        .and_then(|d| hex32(d.hex()));
+    let Some(artifact) = artifact else {
+        decision.message =
+            "image verification failed: signatures are checked against sha256 image digests only"
+                .to_owned();
+        return Ok(decision);
+    };
+
+    // Referrers, when there are any, are the only signatures tried (SPEC §3).
+    let referrers = signatures
+        .iter()
+        .any(|s| matches!(s, Signature::ReferrerBundle { .. }));
+    let mut reasons = Vec::new();
+    for (index, signature) in signatures.iter().enumerate() {
+        let (bundle_json, success) = match signature {
+            Signature::ReferrerBundle {
+                manifest_digest,
+                bundle,
+            } => (
+                bundle,
+                format!("verified via bundle referrer with digest {manifest_digest}"),
+            ),
+            Signature::TagBundle(bundle) if !referrers => {
+                (bundle, "verified via bundle".to_owned())
+            }
+            Signature::TagBundle(_) => continue,
+            Signature::Legacy { .. } if !referrers => {
+                let reason =
+                    "legacy cosign signatures are not verified by this build yet".to_owned();
+                decision.trace.push(Check::new(
+                    "signature",
+                    Outcome::Failed,
+                    format!("signature {index}: {reason}"),
+                ));
+                reasons.push(format!("signature {index}: {reason}"));
+                continue;
+            }
+            Signature::Legacy { .. } => continue,
+        };
+        let mut trace = Vec::new();
+        let result = bundle::verify_json(
+            bundle_json,
+            bundle::Artifact::Digest(artifact),
+            signer,
+            root,
+            &mut trace,
+        );
+        decision.trace.extend(trace.into_iter().map(|mut c| {
+            c.name = format!("signature[{index}].{}", c.name);
+            c
+        }));
+        match result {
+            Ok(()) => {
+                decision.allowed = true;
+                decision.verified = true;
+                decision.message = success;
+                return Ok(decision);
+            }
+            Err(failure) => {
+                decision.trace.push(Check::new(
+                    &format!("signature[{index}].{}", failure.check),
+                    Outcome::Failed,
+                    failure.message.clone(),
+                ));
+                reasons.push(format!("signature {index}: {failure}"));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        reasons.push("no signatures found".to_owned());
+    }
+    decision.message = format!("image verification failed: {}", reasons.join("; "));
+    Ok(decision)
+}
+
+fn hex32(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
