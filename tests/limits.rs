@@ -1,0 +1,131 @@
+//! Hostile sizes and counts (SPEC §5, SECURITY-CASES rows 9 to 11): each is
+//! refused quickly, with a clear reason, natively and through the component,
+//! and never traps.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sigward_core::bundle::{Bundle, BundleError};
+use sigward_core::statement::{self, StatementError};
+use sigward_host::runtime::{Signature, VerifyError};
+use sigward_tests::{component_policy, production_trusted_root, shared_dir};
+
+fn happy_bundle() -> Value {
+    let path = shared_dir().join("conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn parse(value: &Value) -> Result<Bundle, BundleError> {
+    Bundle::parse(&serde_json::to_vec(value).unwrap())
+}
+
+fn quickly<T>(f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    out
+}
+
+#[test]
+fn thirty_three_tlog_entries_are_refused() {
+    let mut bundle = happy_bundle();
+    let entry = bundle["verificationMaterial"]["tlogEntries"][0].clone();
+    bundle["verificationMaterial"]["tlogEntries"] = Value::Array(vec![entry; 33]);
+    let err = quickly(|| parse(&bundle)).unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::TooMany {
+            field: "tlogEntries",
+            count: 33,
+            max: 32
+        }
+    );
+}
+
+#[test]
+fn thirty_three_timestamps_are_refused() {
+    let mut bundle = happy_bundle();
+    let stamps = vec![json!({"signedTimestamp": "MAA="}); 33];
+    bundle["verificationMaterial"]["timestampVerificationData"] =
+        json!({ "rfc3161Timestamps": stamps });
+    let err = quickly(|| parse(&bundle)).unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::TooMany {
+            field: "rfc3161Timestamps",
+            count: 33,
+            max: 32
+        }
+    );
+}
+
+#[test]
+fn a_bundle_over_one_mebibyte_is_refused_before_parsing() {
+    let big = vec![b' '; 1024 * 1024 + 1];
+    let err = quickly(|| Bundle::parse(&big)).unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::TooLarge {
+            bytes: 1024 * 1024 + 1
+        }
+    );
+}
+
+#[test]
+fn a_statement_with_1025_subjects_is_refused() {
+    let digest = "ab".repeat(32);
+    let subjects: Vec<Value> = (0..1025)
+        .map(|i| json!({"name": i.to_string(), "digest": {"sha256": digest}}))
+        .collect();
+    let payload = serde_json::to_vec(
+        &json!({"_type": "https://in-toto.io/Statement/v1", "subject": subjects}),
+    )
+    .unwrap();
+    let err =
+        quickly(|| statement::check_subject("application/vnd.in-toto+json", &payload, &[0xab; 32]))
+            .unwrap_err();
+    assert_eq!(err, StatementError::TooManySubjects { count: 1025 });
+}
+
+#[test]
+fn a_hundred_thousand_signatures_are_refused_by_the_component() {
+    let policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: '*'\n    keyless: {issuer: 'https://x', subject: me}\n";
+    let mut session = component_policy(policy);
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let image = format!("ghcr.io/x/y@sha256:{}", "ab".repeat(32));
+    let signatures = vec![Signature::TagBundle(Vec::new()); 100_000];
+    let result = quickly(|| session.verify(&image, &signatures, &root)).expect("no trap");
+    assert!(
+        matches!(result, Err(VerifyError::LimitExceeded(ref m)) if m.contains("100000 signatures")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn an_oversized_bundle_is_a_refusal_in_the_component() {
+    let policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: '*'\n    keyless: {issuer: 'https://x', subject: me}\n";
+    let mut session = component_policy(policy);
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let image = format!("ghcr.io/x/y@sha256:{}", "ab".repeat(32));
+    let huge = vec![b'{'; 8 * 1024 * 1024];
+    let decision = quickly(|| session.verify(&image, &[Signature::TagBundle(huge)], &root))
+        .expect("no trap")
+        .expect("a decision");
+    assert!(!decision.allowed);
+    assert!(
+        decision.message.contains("at most 1048576 allowed"),
+        "{}",
+        decision.message
+    );
+}
