@@ -6,7 +6,62 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sigward_core::verify::bundle as core_bundle;
+use sigward_host::runtime::{Artifact, KeylessIdentity, Signer};
 use sigward_host::{Limits, Runtime};
+
+const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const ACTIONS: &str = "https://token.actions.githubusercontent.com";
+
+/// One whole offline verification of real conformance bundles, warm, in the
+/// component and natively.
+fn bundles(runtime: &Runtime, policy: &str) {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    let artifact = std::fs::read(shared.join("conformance/bundle-verify/a.txt")).unwrap();
+    for case in ["happy-path-v0.3", "rekor2-happy-path"] {
+        let dir = shared.join("conformance/bundle-verify").join(case);
+        let root_path = if dir.join("trusted_root.json").exists() {
+            dir.join("trusted_root.json")
+        } else {
+            shared.join("corpus/root-signing/targets/trusted_root.json")
+        };
+        let root_json = std::fs::read(root_path).unwrap();
+        let bundle = std::fs::read(dir.join("bundle.sigstore.json")).unwrap();
+
+        let mut session = runtime.load_policy(policy).unwrap().unwrap();
+        let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+        let signer = Signer::Keyless(KeylessIdentity {
+            issuer: ACTIONS.into(),
+            subject: Some(BEACON.into()),
+            subject_regex: None,
+        });
+        let input = Artifact::Bytes(artifact.clone());
+        let mut once = || {
+            session
+                .verify_bundle(&bundle, &input, &signer, &root)
+                .unwrap()
+                .unwrap()
+        };
+        once();
+        println!("verify {case:<18} component {}", time(200, || drop(once())));
+
+        let core_root = sigward_core::TrustedRoot::parse(&root_json).unwrap();
+        let identity =
+            sigward_core::policy::KeylessIdentity::new(ACTIONS.into(), Some(BEACON.into()), None)
+                .unwrap();
+        let native = || {
+            core_bundle::verify_json(
+                &bundle,
+                core_bundle::Artifact::Bytes(&artifact),
+                core_bundle::Signer::Keyless(&identity),
+                &core_root,
+                &mut Vec::new(),
+            )
+            .unwrap()
+        };
+        println!("verify {case:<18} native    {}", time(200, native));
+    }
+}
 
 /// Median and the 10th to 90th percentile range of `runs` timings.
 fn summary(mut samples: Vec<Duration>) -> String {
@@ -85,6 +140,8 @@ fn main() {
                 .unwrap()
         ))
     );
+
+    bundles(&runtime, &policy);
 
     let bin = env!("CARGO_BIN_EXE_sigward");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/talos-skip.yaml");

@@ -274,6 +274,20 @@ impl PolicySession {
         Ok(parsed.map(TrustedRootHandle))
     }
 
+    /// Verifies one bundle against a trusted root already in this instance.
+    pub fn verify_bundle(
+        &mut self,
+        bundle: &[u8],
+        artifact: &Artifact,
+        signer: &Signer,
+        root: &TrustedRootHandle,
+    ) -> Result<Result<Vec<Check>, BundleFailure>, HostError> {
+        self.call(|store, b, _| {
+            b.sigward_verifier_engine()
+                .call_verify_bundle(store, bundle, artifact, signer, root.0)
+        })
+    }
+
     pub fn verify(
         &mut self,
         image: &str,
