@@ -44,6 +44,7 @@ pub enum TimestampError {
     ImprintMismatch,
     SignedAttributes(&'static str),
     NoSignerCertificate,
+    SignerNotFirst,
     BadSignature(String),
     NoTrustedAuthority { time: i64, reasons: Vec<String> },
 }
@@ -62,6 +63,10 @@ impl fmt::Display for TimestampError {
             Self::NoSignerCertificate => write!(
                 f,
                 "the certificate the timestamp's signer names is neither in the token nor in the trusted root"
+            ),
+            Self::SignerNotFirst => write!(
+                f,
+                "the first certificate in the timestamp's bag is not the one its signer names"
             ),
             Self::BadSignature(e) => write!(f, "the timestamp signature does not verify: {e}"),
             Self::NoTrustedAuthority { time, reasons } => write!(
@@ -152,6 +157,13 @@ pub fn verify(
     check_signed_attributes(signer.signed_attributes, &attrs_digest)?;
 
     let bag = read_bag(certificates)?;
+    // A bag leads with its signer. Anything else in front is what the forged-
+    // leaf attack (GHSA-xm5m-wrg3-rrg3) puts there, so it is refused outright.
+    if let Some(first) = bag.first()
+        && !names(first, &signer.sid)
+    {
+        return Err(TimestampError::SignerNotFirst);
+    }
     let trusted = authorities
         .iter()
         .flat_map(|a| a.chain.iter().map(Vec::as_slice));
