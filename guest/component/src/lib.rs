@@ -69,6 +69,14 @@ fn verify_bundle(
                 ))
             })?)
         }
+        wit::Artifact::Sha512(digest) => {
+            bundle::Artifact::Sha512(digest.as_slice().try_into().map_err(|_| {
+                input(format!(
+                    "a SHA-512 digest is 64 bytes, got {}",
+                    digest.len()
+                ))
+            })?)
+        }
     };
     match signer {
         wit::Signer::Keyless(identity) => {

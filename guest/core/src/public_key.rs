@@ -82,6 +82,32 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Decodes the first PEM block in `text`, as leniently as Go's `pem.Decode`,
+/// which Talos and cosign use: any line length, headers skipped. The base64
+/// itself must be valid. Returns the label and the DER.
+pub fn decode_pem(text: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let mut lines = text.lines().map(str::trim);
+    let label = lines
+        .by_ref()
+        .find_map(|l| l.strip_prefix("-----BEGIN ")?.strip_suffix("-----"))?
+        .to_owned();
+    let end = format!("-----END {label}-----");
+    let mut encoded = String::new();
+    for line in lines {
+        if line == end {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(&encoded)
+                .ok()?;
+            return Some((label, der));
+        }
+        if !line.contains(':') {
+            encoded.push_str(line);
+        }
+    }
+    None
+}
+
 /// The hashes signatures here are made over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashAlgorithm {
@@ -129,9 +155,10 @@ impl std::error::Error for SignatureError {}
 impl PublicKey {
     /// Decodes one PEM block.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
-            .map_err(|e| KeyError::Pem(e.to_string()))?;
-        match label {
+        let (label, der) = decode_pem(pem).ok_or_else(|| {
+            KeyError::Pem("expected BEGIN and END lines around valid base64".to_owned())
+        })?;
+        match label.as_str() {
             "PUBLIC KEY" => Self::from_spki_der(&der),
             "RSA PUBLIC KEY" => {
                 let key =
@@ -310,5 +337,36 @@ impl PublicKey {
             Self::Rsa(_) => "RSA",
             Self::Ed25519(_) => "Ed25519",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE_LINE: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEDZbYpoYxcjct3ThJqPE3kGToKiwIqi1hKpv9Eks75uQgCr84Dlnl2tMEGPZJ+uEt3G38Edq6pJQdjjIF/qfukw==\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn pem_is_read_as_leniently_as_go_reads_it() {
+        // One long base64 line, indentation and CRLF, as YAML and Windows leave them.
+        assert!(matches!(
+            PublicKey::from_pem(ONE_LINE),
+            Ok(PublicKey::P256(_))
+        ));
+        let crlf = ONE_LINE.replace('\n', "\r\n    ");
+        assert!(matches!(PublicKey::from_pem(&crlf), Ok(PublicKey::P256(_))));
+    }
+
+    #[test]
+    fn pem_with_bad_base64_or_no_end_is_refused() {
+        let bad = ONE_LINE.replace("ukw==", "u==kw");
+        assert!(matches!(PublicKey::from_pem(&bad), Err(KeyError::Pem(_))));
+        let cut = ONE_LINE.replace("-----END PUBLIC KEY-----", "");
+        assert!(matches!(PublicKey::from_pem(&cut), Err(KeyError::Pem(_))));
+        let mismatched = ONE_LINE.replace("END PUBLIC KEY", "END CERTIFICATE");
+        assert!(matches!(
+            PublicKey::from_pem(&mismatched),
+            Err(KeyError::Pem(_))
+        ));
     }
 }

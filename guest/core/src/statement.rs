@@ -51,12 +51,20 @@ impl fmt::Display for StatementError {
 
 impl std::error::Error for StatementError {}
 
-/// Checks that the payload is an in-toto statement with `digest` as a subject.
+/// The artifact's digests a subject may name.
+#[derive(Clone, Copy, Debug)]
+pub struct Digests<'a> {
+    pub sha256: Option<&'a [u8]>,
+    pub sha512: Option<&'a [u8]>,
+}
+
+/// Checks that the payload is an in-toto statement naming the artifact among
+/// its subjects, by SHA-256 or SHA-512, and returns the digest it matched.
 pub fn check_subject(
     payload_type: &str,
     payload: &[u8],
-    digest: &[u8],
-) -> Result<(), StatementError> {
+    digests: &Digests<'_>,
+) -> Result<String, StatementError> {
     if payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(StatementError::PayloadType(payload_type.to_owned()));
     }
@@ -76,13 +84,23 @@ pub fn check_subject(
             count: subjects.len(),
         });
     }
-    let wanted: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    if subjects
-        .iter()
-        .any(|s| s["digest"]["sha256"].as_str() == Some(wanted.as_str()))
-    {
-        Ok(())
-    } else {
-        Err(StatementError::NotASubject { digest: wanted })
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let wanted: Vec<(&str, String)> = [("sha256", digests.sha256), ("sha512", digests.sha512)]
+        .into_iter()
+        .filter_map(|(name, d)| d.map(|d| (name, hex(d))))
+        .collect();
+    for subject in subjects {
+        for (algorithm, value) in &wanted {
+            if subject["digest"][*algorithm].as_str() == Some(value.as_str()) {
+                return Ok(format!("{algorithm}:{value}"));
+            }
+        }
     }
+    Err(StatementError::NotASubject {
+        digest: wanted
+            .iter()
+            .map(|(a, v)| format!("{a}:{v}"))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    })
 }

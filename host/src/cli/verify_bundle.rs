@@ -107,22 +107,30 @@ fn verify(root: &[u8], bundle: &[u8], artifact: &Artifact, signer: &Signer) -> E
     }
 }
 
-/// `FILE_OR_DIGEST`: a path if one exists, else `sha256:<64 hex>`.
+/// `FILE_OR_DIGEST`: a path if one exists, else `sha256:<hex>` or `sha512:<hex>`.
 fn artifact(arg: &str) -> Result<Artifact, String> {
     let path = Path::new(arg);
     if path.exists() {
         return read_input(path).map(Artifact::Bytes);
     }
-    let hex = arg
-        .strip_prefix("sha256:")
-        .ok_or_else(|| format!("{arg}: no such file, and not a sha256:<hex> digest"))?;
-    if hex.len() != 64 {
-        return Err(format!("{arg}: a sha256 digest has 64 hex digits"));
+    type Make = fn(Vec<u8>) -> Artifact;
+    let (hex, length, make): (&str, usize, Make) =
+        match (arg.strip_prefix("sha256:"), arg.strip_prefix("sha512:")) {
+            (Some(hex), _) => (hex, 32, Artifact::Sha256),
+            (_, Some(hex)) => (hex, 64, Artifact::Sha512),
+            _ => {
+                return Err(format!(
+                    "{arg}: no such file, and not a sha256:<hex> or sha512:<hex> digest"
+                ));
+            }
+        };
+    if hex.len() != 2 * length || !hex.is_ascii() {
+        return Err(format!("{arg}: expected {} hex digits", 2 * length));
     }
-    (0..32)
+    (0..length)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
         .collect::<Result<Vec<u8>, _>>()
-        .map(Artifact::Sha256)
+        .map(make)
         .map_err(|_| format!("{arg}: not hexadecimal"))
 }
 

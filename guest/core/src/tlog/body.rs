@@ -196,27 +196,13 @@ fn base64_field(value: &Value, what: &'static str) -> Result<Vec<u8>, BodyError>
 }
 
 /// A base64 PEM block, as logs record certificates and keys, decoded to DER.
-/// Read leniently (any line length, headers skipped), as Go's PEM reader does:
-/// what is compared afterwards is the DER, byte for byte.
 fn pem_field(value: &Value) -> Result<Vec<u8>, BodyError> {
     let missing = || BodyError::Missing("public key or certificate");
     let pem = base64_field(value, "public key or certificate")?;
     let text = std::str::from_utf8(&pem).map_err(|_| missing())?;
-    let mut lines = text.lines().map(str::trim);
-    lines
-        .by_ref()
-        .find(|l| l.starts_with("-----BEGIN ") && l.ends_with("-----"))
-        .ok_or_else(missing)?;
-    let mut encoded = String::new();
-    for line in lines.by_ref() {
-        if line.starts_with("-----END ") {
-            return BASE64.decode(encoded).map_err(|_| missing());
-        }
-        if !line.contains(':') {
-            encoded.push_str(line);
-        }
-    }
-    Err(missing())
+    crate::public_key::decode_pem(text)
+        .map(|(_, der)| der)
+        .ok_or_else(missing)
 }
 
 /// Reads a list of at most one entry per signature the bundle can carry.

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use x509_parser::prelude::FromDer;
 
 use crate::bundle::{Bundle, Content, Material, TlogEntry, Version};
@@ -32,6 +32,9 @@ pub enum Artifact<'a> {
     Bytes(&'a [u8]),
     /// Only the SHA-256 digest is known.
     Digest([u8; 32]),
+    /// Only the SHA-512 digest is known: enough for an in-toto subject (npm
+    /// packages name theirs so), not for a message signature.
+    Sha512([u8; 64]),
 }
 
 /// Who must have signed.
@@ -101,12 +104,24 @@ pub fn verify(
     let mut pass =
         |name: &str, detail: String| trace.push(Check::new(name, Outcome::Passed, detail));
 
-    let artifact_digest: [u8; 32] = match artifact {
-        Artifact::Bytes(bytes) => Sha256::digest(bytes).into(),
-        Artifact::Digest(d) => d,
+    let sha256: Option<[u8; 32]> = match artifact {
+        Artifact::Bytes(bytes) => Some(Sha256::digest(bytes).into()),
+        Artifact::Digest(d) => Some(d),
+        Artifact::Sha512(_) => None,
     };
-    let (signature, signed) = match &bundle.content {
-        Content::MessageSignature { digest, signature } => {
+    let sha512: Option<[u8; 64]> = match artifact {
+        Artifact::Bytes(bytes) => Some(Sha512::digest(bytes).into()),
+        Artifact::Sha512(d) => Some(d),
+        Artifact::Digest(_) => None,
+    };
+    let (signature, signed) = match (&bundle.content, &sha256) {
+        (Content::MessageSignature { .. }, None) => {
+            return fail(
+                "artifact.digest",
+                "a message signature is over the artifact's SHA-256, and only its SHA-512 was given",
+            );
+        }
+        (Content::MessageSignature { digest, signature }, Some(artifact_digest)) => {
             if let Some(stated) = digest
                 && *stated != artifact_digest
             {
@@ -115,13 +130,13 @@ pub fn verify(
                     format!(
                         "expected the bundle's message digest {} to be the artifact's {}",
                         merkle::hex(stated),
-                        merkle::hex(&artifact_digest)
+                        merkle::hex(artifact_digest)
                     ),
                 );
             }
-            (signature.as_slice(), body::Signed::Digest(&artifact_digest))
+            (signature.as_slice(), body::Signed::Digest(artifact_digest))
         }
-        Content::Dsse(envelope) => match envelope.signatures.as_slice() {
+        (Content::Dsse(envelope), _) => match envelope.signatures.as_slice() {
             [signature] => (
                 signature.as_slice(),
                 body::Signed::Dsse {
@@ -210,20 +225,23 @@ pub fn verify(
         verify_certificate(leaf, untrusted, &times, expected, root, &mut pass)?;
     }
 
-    match &bundle.content {
-        Content::MessageSignature { .. } => {
+    match (&bundle.content, &sha256) {
+        (Content::MessageSignature { .. }, None) => {
+            return fail("artifact.digest", "no SHA-256 of the artifact");
+        }
+        (Content::MessageSignature { .. }, Some(artifact_digest)) => {
             let verified = match (artifact, &signing_key) {
                 (Artifact::Bytes(bytes), PublicKey::Ed25519(_)) => {
                     signing_key.verify(bytes, signature)
                 }
                 _ => {
-                    signing_key.verify_prehashed(&artifact_digest, HashAlgorithm::Sha256, signature)
+                    signing_key.verify_prehashed(artifact_digest, HashAlgorithm::Sha256, signature)
                 }
             };
             verified.or_else(|e| {
                 fail(
                     "signature",
-                    format!("over the artifact {}: {e}", merkle::hex(&artifact_digest)),
+                    format!("over the artifact {}: {e}", merkle::hex(artifact_digest)),
                 )
             })?;
             pass(
@@ -231,11 +249,11 @@ pub fn verify(
                 format!(
                     "{} signature over sha256:{}",
                     signing_key.algorithm(),
-                    merkle::hex(&artifact_digest)
+                    merkle::hex(artifact_digest)
                 ),
             );
         }
-        Content::Dsse(envelope) => {
+        (Content::Dsse(envelope), _) => {
             let pae = dsse::pae(&envelope.payload_type, &envelope.payload);
             signing_key
                 .verify(&pae, signature)
@@ -247,14 +265,16 @@ pub fn verify(
                     signing_key.algorithm()
                 ),
             );
-            statement::check_subject(&envelope.payload_type, &envelope.payload, &artifact_digest)
-                .or_else(|e| fail("dsse.subject", e))?;
+            let digests = statement::Digests {
+                sha256: sha256.as_ref().map(|d| d.as_slice()),
+                sha512: sha512.as_ref().map(|d| d.as_slice()),
+            };
+            let named =
+                statement::check_subject(&envelope.payload_type, &envelope.payload, &digests)
+                    .or_else(|e| fail("dsse.subject", e))?;
             pass(
                 "dsse.subject",
-                format!(
-                    "the in-toto statement names sha256:{}",
-                    merkle::hex(&artifact_digest)
-                ),
+                format!("the in-toto statement names {named}"),
             );
         }
     }
