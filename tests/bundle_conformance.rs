@@ -6,45 +6,18 @@
 //! with `sigward verify-bundle`.)
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-
 use sha2::{Digest, Sha256};
 use sigward_core::bundle::Bundle;
 use sigward_core::policy::KeylessIdentity;
 use sigward_core::public_key::PublicKey;
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::verify::bundle::{self, Artifact, KeyLog, Signer};
-use sigward_tests::{production_trusted_root, shared_dir};
-
-fn index() -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(shared_dir().join("conformance/INDEX.tsv")).unwrap();
-    let header: Vec<String> = text
-        .lines()
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(str::to_owned)
-        .collect();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            header
-                .iter()
-                .cloned()
-                .zip(line.split('\t').map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
+use sigward_tests::{conformance_cases, conformance_root, shared_dir};
 
 /// One run's outcome: Ok, or the failing check and its message.
-fn run(row: &HashMap<String, String>, by_digest: bool) -> Result<(), String> {
+fn run(row: &sigward_tests::ConformanceCase, by_digest: bool) -> Result<(), String> {
     let conformance = shared_dir().join("conformance");
-    let root_json = if row["trusted_root"].starts_with("PRODUCTION") {
-        production_trusted_root()
-    } else {
-        std::fs::read(conformance.join(&row["trusted_root"])).unwrap()
-    };
+    let root_json = conformance_root(row);
     let root = TrustedRoot::parse(&root_json).map_err(|e| format!("trust-root: {e:?}"))?;
     let bundle_path = conformance
         .join("bundle-verify")
@@ -91,7 +64,7 @@ fn run(row: &HashMap<String, String>, by_digest: bool) -> Result<(), String> {
 
 #[test]
 fn all_conformance_cases_by_bytes_and_by_digest() {
-    let rows = index();
+    let rows = conformance_cases();
     assert_eq!(rows.len(), 70);
     let mut wrong = Vec::new();
     let mut runs = 0;

@@ -115,3 +115,33 @@ pub fn production_trusted_root() -> Vec<u8> {
     let path = shared_dir().join("corpus/root-signing/targets/trusted_root.json");
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// One row of the conformance suite's `INDEX.tsv`, by column name.
+pub type ConformanceCase = std::collections::HashMap<String, String>;
+
+/// The 70 rows of the conformance suite's `INDEX.tsv`.
+pub fn conformance_cases() -> Vec<ConformanceCase> {
+    let text = std::fs::read_to_string(shared_dir().join("conformance/INDEX.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    lines
+        .map(|line| {
+            header
+                .iter()
+                .map(|h| (*h).to_owned())
+                .zip(line.split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// The trusted root a conformance case verifies against: its own, or the
+/// production root of the corpus.
+pub fn conformance_root(case: &ConformanceCase) -> Vec<u8> {
+    if case["trusted_root"].starts_with("PRODUCTION") {
+        production_trusted_root()
+    } else {
+        let path = shared_dir().join("conformance").join(&case["trusted_root"]);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sigward_core::bundle::{Bundle, BundleError};
 use sigward_core::statement::{self, StatementError};
-use sigward_host::runtime::{Signature, VerifyError};
+use sigward_host::PolicySession;
+use sigward_host::runtime::{Signature, TrustedRootHandle, VerifyError};
 use sigward_tests::{component_policy, production_trusted_root, shared_dir};
 
 fn happy_bundle() -> Value {
@@ -100,15 +101,25 @@ fn a_statement_with_1025_subjects_is_refused() {
     assert_eq!(err, StatementError::TooManySubjects { count: 1025 });
 }
 
-#[test]
-fn a_hundred_thousand_signatures_are_refused_by_the_component() {
+/// A component session whose one rule verifies every image keyless, its
+/// trusted root, and a digested image.
+fn keyless_session() -> (PolicySession, TrustedRootHandle, String) {
     let policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: '*'\n    keyless: {issuer: 'https://x', subject: me}\n";
     let mut session = component_policy(policy);
     let root = session
         .load_trusted_root(&production_trusted_root())
         .unwrap()
         .unwrap();
-    let image = format!("ghcr.io/x/y@sha256:{}", "ab".repeat(32));
+    (
+        session,
+        root,
+        format!("ghcr.io/x/y@sha256:{}", "ab".repeat(32)),
+    )
+}
+
+#[test]
+fn a_hundred_thousand_signatures_are_refused_by_the_component() {
+    let (mut session, root, image) = keyless_session();
     let signatures = vec![Signature::TagBundle(Vec::new()); 100_000];
     let result = quickly(|| session.verify(&image, &signatures, &root)).expect("no trap");
     assert!(
@@ -119,13 +130,7 @@ fn a_hundred_thousand_signatures_are_refused_by_the_component() {
 
 #[test]
 fn an_oversized_bundle_is_a_refusal_in_the_component() {
-    let policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: '*'\n    keyless: {issuer: 'https://x', subject: me}\n";
-    let mut session = component_policy(policy);
-    let root = session
-        .load_trusted_root(&production_trusted_root())
-        .unwrap()
-        .unwrap();
-    let image = format!("ghcr.io/x/y@sha256:{}", "ab".repeat(32));
+    let (mut session, root, image) = keyless_session();
     let huge = vec![b'{'; 8 * 1024 * 1024];
     let decision = quickly(|| session.verify(&image, &[Signature::TagBundle(huge)], &root))
         .expect("no trap")

@@ -16,7 +16,7 @@ use sigward_core::policy::KeylessIdentity;
 use sigward_core::public_key::PublicKey;
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::verify::bundle::{self, Artifact, KeyLog, Signer};
-use sigward_tests::{production_trusted_root, shared_dir};
+use sigward_tests::{conformance_cases, conformance_root, shared_dir};
 
 struct Fixture {
     case: String,
@@ -46,25 +46,13 @@ impl Fixture {
 
 fn fixtures() -> Vec<Fixture> {
     let conformance = shared_dir().join("conformance");
-    let index = std::fs::read_to_string(conformance.join("INDEX.tsv")).unwrap();
-    let header: Vec<&str> = index.lines().next().unwrap().split('\t').collect();
-    index
-        .lines()
-        .skip(1)
-        .map(|line| {
-            header
-                .iter()
-                .copied()
-                .zip(line.split('\t'))
-                .collect::<HashMap<_, _>>()
-        })
+    conformance_cases()
+        .into_iter()
         .filter(|row| row["expected"] == "pass")
         .map(|row| {
-            let root = if row["trusted_root"].starts_with("PRODUCTION") {
-                production_trusted_root()
-            } else {
-                std::fs::read(conformance.join(row["trusted_root"])).unwrap()
-            };
+            let root = conformance_root(&row);
+            let row: HashMap<&str, &str> =
+                row.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let path = conformance
                 .join("bundle-verify")
                 .join(row["case"])

@@ -176,27 +176,12 @@ fn flipping_any_byte_of_set_proof_or_checkpoint_breaks_its_check() {
     }
 }
 
-/// The INDEX rows of the conformance suite: (case, reason_or_feature).
-fn index_rows() -> Vec<(String, String)> {
-    let index = std::fs::read_to_string(shared_dir().join("conformance/INDEX.tsv")).unwrap();
-    let header: Vec<&str> = index.lines().next().unwrap().split('\t').collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (case, reason) = (column("case"), column("reason_or_feature"));
-    index
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let cells: Vec<&str> = line.split('\t').collect();
-            (cells[case].to_owned(), cells[reason].to_owned())
-        })
-        .collect()
-}
-
 #[test]
 fn bundle_parsing_refuses_exactly_the_conformance_parse_cases() {
-    let rows = index_rows();
+    let rows = sigward_tests::conformance_cases();
     assert_eq!(rows.len(), 70);
-    for (case, reason) in rows {
+    for row in rows {
+        let (case, reason) = (&row["case"], &row["reason_or_feature"]);
         let path = shared_dir()
             .join("conformance/bundle-verify")
             .join(&case)

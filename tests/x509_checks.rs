@@ -4,37 +4,14 @@
 //! names, or is one of the cases built to break the chain or its validity.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-
 use sigward_core::bundle::{Bundle, Material};
 use sigward_core::sct;
 use sigward_core::tlog::set;
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::x509::chain::{self, ChainError, Purpose};
 use sigward_core::x509::identity;
-use sigward_tests::{production_trusted_root, shared_dir};
+use sigward_tests::{conformance_cases, conformance_root, production_trusted_root, shared_dir};
 use x509_parser::prelude::FromDer;
-
-fn index() -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(shared_dir().join("conformance/INDEX.tsv")).unwrap();
-    let header: Vec<String> = text
-        .lines()
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(str::to_owned)
-        .collect();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            header
-                .iter()
-                .cloned()
-                .zip(line.split('\t').map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
 
 /// Reasons of cases whose certificate, or its validity at the signing time, is bad.
 const CHAIN_BREAKERS: [&str; 4] = [
@@ -48,7 +25,7 @@ const CHAIN_BREAKERS: [&str; 4] = [
 fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
     let mut checked = 0;
     let mut reached = Vec::new();
-    for row in index() {
+    for row in conformance_cases() {
         let (case, reason) = (&row["case"], &row["reason_or_feature"]);
         if reason.starts_with("parse:") {
             continue;
@@ -61,11 +38,7 @@ fn rekor_v1_cases_chain_at_the_integrated_time_or_are_built_not_to() {
             Material::CertificateChain(c) => (c[0].clone(), c[1..].to_vec()),
             Material::PublicKey { .. } => continue,
         };
-        let root_json = if row["trusted_root"].starts_with("PRODUCTION") {
-            production_trusted_root()
-        } else {
-            std::fs::read(shared_dir().join("conformance").join(&row["trusted_root"])).unwrap()
-        };
+        let root_json = conformance_root(&row);
         let root = match TrustedRoot::parse(&root_json) {
             Ok(root) => root,
             Err(errors) => {
