@@ -184,7 +184,7 @@ fn bundle_parsing_refuses_exactly_the_conformance_parse_cases() {
         let (case, reason) = (&row["case"], &row["reason_or_feature"]);
         let path = shared_dir()
             .join("conformance/bundle-verify")
-            .join(&case)
+            .join(case)
             .join("bundle.sigstore.json");
         let parsed = Bundle::parse(&std::fs::read(&path).unwrap());
         if reason.starts_with("parse:") {
