@@ -5,6 +5,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod table;
+pub mod testpki;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -44,9 +44,60 @@ impl Fixture {
     }
 }
 
+/// The test PKI's own bundles: a message signature and a DSSE envelope.
+fn test_pki_fixtures() -> Vec<Fixture> {
+    use sigward_tests::testpki::{self, ISSUER, Pki, SUBJECT, T0};
+    let pki = Pki::new(T0 + 86_400 * 1000);
+    let root = TrustedRoot::parse(&serde_json::to_vec(&pki.trusted_root()).unwrap()).unwrap();
+    let signer = testpki::key(10);
+    let cert = pki.leaf(&signer, Some(ISSUER), 1);
+    let artifact = b"the artifact\n";
+    let digest: [u8; 32] = Sha256::digest(artifact).into();
+
+    let signature = testpki::sign(&signer, artifact);
+    let entry = pki.entry(
+        &testpki::hashedrekord(&digest, &signature, &cert),
+        "hashedrekord",
+        T0 + 60,
+    );
+    let message = testpki::message_bundle(&cert, entry, &digest, &signature);
+
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let statement = format!(
+        r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"a","digest":{{"sha256":"{hex}"}}}}]}}"#
+    );
+    let payload_type = "application/vnd.in-toto+json";
+    let signature = testpki::sign(
+        &signer,
+        &sigward_core::dsse::pae(payload_type, statement.as_bytes()),
+    );
+    let entry = pki.entry(
+        &testpki::dsse_body(statement.as_bytes(), &signature, &cert),
+        "dsse",
+        T0 + 60,
+    );
+    let envelope =
+        testpki::dsse_bundle(&cert, entry, payload_type, statement.as_bytes(), &signature);
+
+    [
+        ("test-pki message signature", message),
+        ("test-pki DSSE", envelope),
+    ]
+    .into_iter()
+    .map(|(case, json)| Fixture {
+        case: case.to_owned(),
+        bundle: Bundle::parse(&serde_json::to_vec(&json).unwrap()).unwrap(),
+        root: root.clone(),
+        artifact: digest,
+        identity: KeylessIdentity::new(ISSUER.into(), Some(SUBJECT.into()), None).unwrap(),
+        key: None,
+    })
+    .collect()
+}
+
 fn fixtures() -> Vec<Fixture> {
     let conformance = shared_dir().join("conformance");
-    conformance_cases()
+    let mut all: Vec<Fixture> = conformance_cases()
         .into_iter()
         .filter(|row| row["expected"] == "pass")
         .map(|row| {
@@ -76,7 +127,9 @@ fn fixtures() -> Vec<Fixture> {
                 key,
             }
         })
-        .collect()
+        .collect();
+    all.extend(test_pki_fixtures());
+    all
 }
 
 /// Positions to flip in a field of `len` bytes: all of a short one, a spread of a long one.
@@ -116,7 +169,7 @@ fn signed_ranges(token: &[u8]) -> Vec<std::ops::Range<usize>> {
 fn no_mutation_of_a_signed_or_bound_byte_still_verifies() {
     let fixtures = fixtures();
     assert!(
-        fixtures.len() >= 20,
+        fixtures.len() >= 23,
         "only {} passing fixtures",
         fixtures.len()
     );

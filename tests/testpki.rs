@@ -1,0 +1,384 @@
+//! The project's own test PKI: a Fulcio-like CA (root and intermediate), a
+//! Rekor-like log that signs SETs and checkpoints, a CT log, and the
+//! `trusted_root.json` that describes them. Keys come from fixed scalars and
+//! ECDSA signing is deterministic (RFC 6979), so every fixture is the same on
+//! every run; nothing is hand-edited. Built with the same crates the verifier
+//! uses, on the producer's side.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use p256::ecdsa::{DerSignature, SigningKey, signature::Signer as _};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sigward_core::der::{self, encode};
+use spki::EncodePublicKey;
+
+/// 2023-11-14T22:13:20Z: the test PKI's "now".
+pub const T0: i64 = 1_700_000_000;
+pub const ISSUER: &str = "https://issuer.test";
+pub const SUBJECT: &str =
+    "https://github.com/test/repo/.github/workflows/release.yml@refs/heads/main";
+
+const OID_EC_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
+const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+const OID_FULCIO_ISSUER: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x08];
+const OID_SCT_LIST: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
+
+/// A deterministic P-256 key from a small seed.
+pub fn key(seed: u8) -> SigningKey {
+    let mut bytes = [0u8; 32];
+    bytes[31] = seed;
+    bytes[0] = 0x42;
+    SigningKey::from_slice(&bytes).expect("a valid scalar")
+}
+
+pub fn spki(key: &SigningKey) -> Vec<u8> {
+    key.verifying_key()
+        .to_public_key_der()
+        .expect("encodes")
+        .as_bytes()
+        .to_vec()
+}
+
+pub fn sign(key: &SigningKey, message: &[u8]) -> Vec<u8> {
+    let signature: DerSignature = key.sign(message);
+    signature.as_bytes().to_vec()
+}
+
+fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    encode(der::SEQUENCE, &parts.concat())
+}
+
+fn oid(value: &[u8]) -> Vec<u8> {
+    encode(der::OID, value)
+}
+
+fn name(common_name: &str) -> Vec<u8> {
+    let attribute = seq(&[&oid(OID_CN), &encode(0x0c, common_name.as_bytes())]);
+    seq(&[&encode(der::SET, &attribute)])
+}
+
+fn utc_time(unix: i64) -> Vec<u8> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).expect("in range");
+    let text = format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year() % 100,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    encode(0x17, text.as_bytes())
+}
+
+fn extension(id: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+    let flag = if critical {
+        encode(0x01, &[0xff])
+    } else {
+        Vec::new()
+    };
+    seq(&[&oid(id), &flag, &encode(der::OCTET_STRING, value)])
+}
+
+/// What goes into one certificate.
+pub struct CertSpec<'a> {
+    pub serial: u8,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub key: &'a SigningKey,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub ca: bool,
+    pub san_uri: Option<&'a str>,
+    pub oidc_issuer: Option<&'a str>,
+}
+
+fn tbs(spec: &CertSpec<'_>, extra: &[Vec<u8>]) -> Vec<u8> {
+    let mut extensions = Vec::new();
+    if spec.ca {
+        extensions.push(extension(
+            OID_BASIC_CONSTRAINTS,
+            true,
+            &seq(&[&encode(0x01, &[0xff])]),
+        ));
+        extensions.push(extension(OID_KEY_USAGE, true, &encode(0x03, &[0x01, 0x06])));
+    } else {
+        extensions.push(extension(OID_KEY_USAGE, true, &encode(0x03, &[0x07, 0x80])));
+        extensions.push(extension(
+            OID_EXT_KEY_USAGE,
+            false,
+            &seq(&[&oid(OID_CODE_SIGNING)]),
+        ));
+    }
+    if let Some(uri) = spec.san_uri {
+        extensions.push(extension(
+            OID_SAN,
+            true,
+            &seq(&[&encode(0x86, uri.as_bytes())]),
+        ));
+    }
+    if let Some(issuer) = spec.oidc_issuer {
+        extensions.push(extension(
+            OID_FULCIO_ISSUER,
+            false,
+            &encode(0x0c, issuer.as_bytes()),
+        ));
+    }
+    extensions.extend_from_slice(extra);
+    seq(&[
+        &encode(0xa0, &encode(der::INTEGER, &[2])),
+        &encode(der::INTEGER, &[spec.serial]),
+        &seq(&[&oid(OID_EC_SHA256)]),
+        &name(spec.issuer),
+        &seq(&[&utc_time(spec.not_before), &utc_time(spec.not_after)]),
+        &name(spec.subject),
+        &spki(spec.key),
+        &encode(0xa3, &seq(&[&extensions.concat()])),
+    ])
+}
+
+fn signed_cert(tbs: &[u8], signer: &SigningKey) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend(sign(signer, tbs));
+    seq(&[tbs, &seq(&[&oid(OID_EC_SHA256)]), &encode(0x03, &bits)])
+}
+
+/// The test PKI: keys and CA certificates.
+pub struct Pki {
+    pub root_key: SigningKey,
+    pub intermediate_key: SigningKey,
+    pub log_key: SigningKey,
+    pub ct_key: SigningKey,
+    pub root: Vec<u8>,
+    pub intermediate: Vec<u8>,
+}
+
+impl Pki {
+    /// The default PKI; `intermediate_not_after` moves the intermediate's expiry.
+    pub fn new(intermediate_not_after: i64) -> Self {
+        let (root_key, intermediate_key) = (key(1), key(2));
+        let root = signed_cert(
+            &tbs(
+                &CertSpec {
+                    serial: 1,
+                    issuer: "test-root",
+                    subject: "test-root",
+                    key: &root_key,
+                    not_before: T0 - 86_400 * 365,
+                    not_after: T0 + 86_400 * 3650,
+                    ca: true,
+                    san_uri: None,
+                    oidc_issuer: None,
+                },
+                &[],
+            ),
+            &root_key,
+        );
+        let intermediate = signed_cert(
+            &tbs(
+                &CertSpec {
+                    serial: 2,
+                    issuer: "test-root",
+                    subject: "test-intermediate",
+                    key: &intermediate_key,
+                    not_before: T0 - 86_400 * 365,
+                    not_after: intermediate_not_after,
+                    ca: true,
+                    san_uri: None,
+                    oidc_issuer: None,
+                },
+                &[],
+            ),
+            &root_key,
+        );
+        Self {
+            root_key,
+            intermediate_key,
+            log_key: key(3),
+            ct_key: key(4),
+            root,
+            intermediate,
+        }
+    }
+
+    pub fn log_id(&self) -> Vec<u8> {
+        Sha256::digest(spki(&self.log_key)).to_vec()
+    }
+
+    /// The trusted root that describes this PKI.
+    pub fn trusted_root(&self) -> Value {
+        let window = json!({"start": "2020-01-01T00:00:00Z"});
+        let log = |key: &SigningKey, url: &str| {
+            json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": B64.encode(spki(key)), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": window},
+                "logId": {"keyId": B64.encode(Sha256::digest(spki(key)))}
+            })
+        };
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(&self.log_key, "https://testlog.test")],
+            "certificateAuthorities": [{
+                "uri": "https://ca.test",
+                "certChain": {"certificates": [{"rawBytes": B64.encode(&self.intermediate)}, {"rawBytes": B64.encode(&self.root)}]},
+                "validFor": window
+            }],
+            "ctlogs": [log(&self.ct_key, "https://ct.test")],
+            "timestampAuthorities": []
+        })
+    }
+
+    /// A Fulcio-like leaf for `key`, with `scts` embedded SCTs from the CT log
+    /// (all from the same log), issued by the intermediate.
+    pub fn leaf(&self, key: &SigningKey, oidc_issuer: Option<&str>, scts: usize) -> Vec<u8> {
+        let spec = CertSpec {
+            serial: 3,
+            issuer: "test-intermediate",
+            subject: "",
+            key,
+            not_before: T0,
+            not_after: T0 + 600,
+            ca: false,
+            san_uri: Some(SUBJECT),
+            oidc_issuer,
+        };
+        let precert = tbs(&spec, &[]);
+        let issuer_key_hash = Sha256::digest(spki(&self.intermediate_key));
+        let mut list = Vec::new();
+        for i in 0..scts {
+            let timestamp = (T0 as u64 + i as u64) * 1000;
+            let mut signed = vec![0u8, 0u8];
+            signed.extend(timestamp.to_be_bytes());
+            signed.extend(1u16.to_be_bytes());
+            signed.extend(issuer_key_hash);
+            signed.extend(&(precert.len() as u32).to_be_bytes()[1..]);
+            signed.extend(&precert);
+            signed.extend(0u16.to_be_bytes());
+            let signature = sign(&self.ct_key, &signed);
+            let mut sct = vec![0u8];
+            sct.extend(Sha256::digest(spki(&self.ct_key)));
+            sct.extend(timestamp.to_be_bytes());
+            sct.extend(0u16.to_be_bytes());
+            sct.extend([4u8, 3u8]);
+            sct.extend((signature.len() as u16).to_be_bytes());
+            sct.extend(signature);
+            list.extend((sct.len() as u16).to_be_bytes());
+            list.extend(sct);
+        }
+        let mut tls = (list.len() as u16).to_be_bytes().to_vec();
+        tls.extend(list);
+        let sct_ext = extension(OID_SCT_LIST, false, &encode(der::OCTET_STRING, &tls));
+        signed_cert(&tbs(&spec, &[sct_ext]), &self.intermediate_key)
+    }
+
+    /// A log entry for `body`, alone in its tree, with a SET, an inclusion
+    /// proof and a signed checkpoint, all by the test log.
+    pub fn entry(&self, body: &Value, kind: &str, integrated_time: i64) -> Value {
+        let body = serde_json::to_vec(body).expect("serializes");
+        let body_b64 = B64.encode(&body);
+        let log_id = self.log_id();
+        let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
+        let canonical = format!(
+            r#"{{"body":"{body_b64}","integratedTime":{integrated_time},"logID":"{hex}","logIndex":0}}"#
+        );
+        let set = sign(&self.log_key, canonical.as_bytes());
+        let mut leaf = vec![0u8];
+        leaf.extend(&body);
+        let root = Sha256::digest(&leaf);
+        let note = format!("testlog - 1\n1\n{}\n", B64.encode(root));
+        let mut hinted = log_id[..4].to_vec();
+        hinted.extend(sign(&self.log_key, note.as_bytes()));
+        let checkpoint = format!("{note}\n\u{2014} testlog {}\n", B64.encode(hinted));
+        json!({
+            "logIndex": "0",
+            "logId": {"keyId": B64.encode(&log_id)},
+            "kindVersion": {"kind": kind, "version": "0.0.1"},
+            "integratedTime": integrated_time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+            "inclusionProof": {
+                "logIndex": "0",
+                "rootHash": B64.encode(root),
+                "treeSize": "1",
+                "hashes": [],
+                "checkpoint": {"envelope": checkpoint}
+            },
+            "canonicalizedBody": body_b64
+        })
+    }
+}
+
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let body = B64.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A hashedrekord body for a signature over `digest` by the certificate.
+pub fn hashedrekord(digest: &[u8], signature: &[u8], cert: &[u8]) -> Value {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex}},
+            "signature": {"content": B64.encode(signature), "publicKey": {"content": B64.encode(pem("CERTIFICATE", cert))}}
+        }
+    })
+}
+
+/// A v0.3 bundle with a message signature.
+pub fn message_bundle(cert: &[u8], entry: Value, digest: &[u8], signature: &[u8]) -> Value {
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": B64.encode(cert)}, "tlogEntries": [entry]},
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+            "signature": B64.encode(signature)
+        }
+    })
+}
+
+/// A dsse 0.0.1 body for an envelope signature by the certificate.
+pub fn dsse_body(payload: &[u8], signature: &[u8], cert: &[u8]) -> Value {
+    let hex: String = Sha256::digest(payload)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "payloadHash": {"algorithm": "sha256", "value": hex},
+            "signatures": [{"signature": B64.encode(signature), "verifier": B64.encode(pem("CERTIFICATE", cert))}]
+        }
+    })
+}
+
+/// A v0.3 bundle with a DSSE envelope.
+pub fn dsse_bundle(
+    cert: &[u8],
+    entry: Value,
+    payload_type: &str,
+    payload: &[u8],
+    signature: &[u8],
+) -> Value {
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": B64.encode(cert)}, "tlogEntries": [entry]},
+        "dsseEnvelope": {"payload": B64.encode(payload), "payloadType": payload_type, "signatures": [{"sig": B64.encode(signature)}]}
+    })
+}
