@@ -211,3 +211,33 @@ fn row_14_a_certificate_without_an_issuer_is_refused() {
         "certificate.identity"
     );
 }
+
+/// Row 7, for log entries: the same entry twice is one log, not two.
+#[test]
+fn row_7_two_entries_from_one_log_count_once() {
+    let pki = Pki::new(T0 + 86_400 * 1000);
+    let mut bundle = message_fixture(&pki, &testpki::key(10), |_| {});
+    let entry = bundle["verificationMaterial"]["tlogEntries"][0].clone();
+    bundle["verificationMaterial"]["tlogEntries"] = serde_json::json!([entry.clone(), entry]);
+    let root = TrustedRoot::parse(&serde_json::to_vec(&pki.trusted_root()).unwrap()).unwrap();
+    let identity = KeylessIdentity::new(ISSUER.into(), Some(SUBJECT.into()), None).unwrap();
+    let parsed =
+        sigward_core::bundle::Bundle::parse(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let run = |tlogs| {
+        bundle::verify_with(
+            &parsed,
+            Artifact::Bytes(ARTIFACT),
+            Signer::Keyless(&identity),
+            &root,
+            bundle::Thresholds { tlogs, ct_logs: 1 },
+            &mut Vec::new(),
+        )
+    };
+    assert_eq!(run(1), Ok(()));
+    let failure = run(2).unwrap_err();
+    assert_eq!(failure.check, "tlog.threshold");
+    assert!(
+        failure.message.contains("2 distinct logs, found 1"),
+        "{failure}"
+    );
+}

@@ -92,13 +92,44 @@ pub fn verify_json(
     verify(&bundle, artifact, signer, root, trace)
 }
 
-/// Verifies `bundle` over `artifact` for `signer` against `root`. Each check
-/// that holds is appended to `trace`; the first that does not is returned.
+/// How many distinct logs must vouch for a bundle. Entries and SCTs count
+/// once per log, never once per copy (GHSA-9vcr-p3rj-q5q6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    pub tlogs: usize,
+    pub ct_logs: usize,
+}
+
+impl Default for Thresholds {
+    /// One transparency log and one CT log, as cosign and sigstore-go require.
+    fn default() -> Self {
+        Self {
+            tlogs: 1,
+            ct_logs: 1,
+        }
+    }
+}
+
+/// Verifies `bundle` over `artifact` for `signer` against `root`, with the
+/// default thresholds. Each check that holds is appended to `trace`; the
+/// first that does not is returned.
 pub fn verify(
     bundle: &Bundle,
     artifact: Artifact<'_>,
     signer: Signer<'_>,
     root: &TrustedRoot,
+    trace: &mut Vec<Check>,
+) -> Result<(), Failure> {
+    verify_with(bundle, artifact, signer, root, Thresholds::default(), trace)
+}
+
+/// [`verify`], with thresholds of the caller's choosing.
+pub fn verify_with(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: Signer<'_>,
+    root: &TrustedRoot,
+    thresholds: Thresholds,
     trace: &mut Vec<Check>,
 ) -> Result<(), Failure> {
     let mut pass =
@@ -198,7 +229,7 @@ pub fn verify(
         );
         Vec::new()
     } else {
-        verify_tlog_entries(bundle, &claims, root, &mut pass)?
+        verify_tlog_entries(bundle, &claims, root, thresholds.tlogs, &mut pass)?
     };
     for token in &bundle.timestamps {
         let stamp = timestamp::verify(token, signature, &root.timestamp_authorities)
@@ -222,7 +253,15 @@ pub fn verify(
     }
 
     if let (Some(leaf), Signer::Keyless(expected)) = (leaf, signer) {
-        verify_certificate(leaf, untrusted, &times, expected, root, &mut pass)?;
+        verify_certificate(
+            leaf,
+            untrusted,
+            &times,
+            expected,
+            root,
+            thresholds.ct_logs,
+            &mut pass,
+        )?;
     }
 
     match (&bundle.content, &sha256) {
@@ -287,6 +326,7 @@ fn verify_tlog_entries(
     bundle: &Bundle,
     claims: &body::Claims<'_>,
     root: &TrustedRoot,
+    threshold: usize,
     pass: &mut impl FnMut(&str, String),
 ) -> Result<Vec<i64>, Failure> {
     if bundle.tlog_entries.is_empty() {
@@ -372,9 +412,18 @@ fn verify_tlog_entries(
             logs.push(&entry.log_id);
         }
     }
+    if logs.len() < threshold {
+        return fail(
+            "tlog.threshold",
+            format!(
+                "expected entries from {threshold} distinct logs, found {}",
+                logs.len()
+            ),
+        );
+    }
     pass(
         "tlog.threshold",
-        format!("{} distinct log(s), 1 required", logs.len()),
+        format!("{} distinct log(s), {threshold} required", logs.len()),
     );
     Ok(times)
 }
@@ -463,6 +512,7 @@ fn verify_certificate(
     times: &[i64],
     expected: &KeylessIdentity,
     root: &TrustedRoot,
+    ct_threshold: usize,
     pass: &mut impl FnMut(&str, String),
 ) -> Result<(), Failure> {
     let mut issuer_spki = None;
@@ -491,7 +541,7 @@ fn verify_certificate(
             check: "certificate.chain",
             message: e.to_string(),
         })?;
-    let logs = sct::verify(&cert, issuer.public_key().raw, &root.ct_logs, 1)
+    let logs = sct::verify(&cert, issuer.public_key().raw, &root.ct_logs, ct_threshold)
         .or_else(|e| fail("certificate.sct", e))?;
     pass(
         "certificate.sct",
