@@ -44,7 +44,8 @@ impl Fixture {
     }
 }
 
-/// The test PKI's own bundles: a message signature and a DSSE envelope.
+/// The test PKI's own bundles: a message signature, with and without a
+/// timestamp, and a DSSE envelope.
 fn test_pki_fixtures() -> Vec<Fixture> {
     use sigward_tests::testpki::{self, ISSUER, Pki, SUBJECT, T0};
     let pki = Pki::new(T0 + 86_400 * 1000);
@@ -61,6 +62,7 @@ fn test_pki_fixtures() -> Vec<Fixture> {
         T0 + 60,
     );
     let message = testpki::message_bundle(&cert, entry, &digest, &signature);
+    let stamped = testpki::with_timestamps(message.clone(), &[pki.timestamp(&signature, T0 + 30)]);
 
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let statement = format!(
@@ -81,6 +83,7 @@ fn test_pki_fixtures() -> Vec<Fixture> {
 
     [
         ("test-pki message signature", message),
+        ("test-pki timestamped", stamped),
         ("test-pki DSSE", envelope),
     ]
     .into_iter()
@@ -169,7 +172,7 @@ fn signed_ranges(token: &[u8]) -> Vec<std::ops::Range<usize>> {
 fn no_mutation_of_a_signed_or_bound_byte_still_verifies() {
     let fixtures = fixtures();
     assert!(
-        fixtures.len() >= 23,
+        fixtures.len() >= 24,
         "only {} passing fixtures",
         fixtures.len()
     );

@@ -241,3 +241,40 @@ fn row_7_two_entries_from_one_log_count_once() {
         "{failure}"
     );
 }
+
+/// The test TSA: a timestamp over the signature verifies beside the SET, and
+/// each of the TSA's own checks refuses what it must.
+#[test]
+fn test_pki_timestamps_verify_and_their_checks_refuse() {
+    let pki = Pki::new(T0 + 86_400 * 1000);
+    let signer = testpki::key(10);
+    let plain = message_fixture(&pki, &signer, |_| {});
+    let signature = testpki::sign(&signer, ARTIFACT);
+    let stamped = testpki::with_timestamps(plain.clone(), &[pki.timestamp(&signature, T0 + 30)]);
+    assert_eq!(verify(&pki, &stamped, ARTIFACT), Ok(()));
+
+    // Over another signature.
+    let other = testpki::with_timestamps(plain.clone(), &[pki.timestamp(b"other", T0 + 30)]);
+    assert_eq!(check_of(verify(&pki, &other, ARTIFACT)), "timestamp");
+    // At a time the signing certificate was not valid.
+    let late = testpki::with_timestamps(plain.clone(), &[pki.timestamp(&signature, T0 + 900)]);
+    assert_eq!(check_of(verify(&pki, &late, ARTIFACT)), "certificate.chain");
+    // By a TSA the trusted root does not list.
+    let stranger = Pki::new(T0 + 86_400 * 1000);
+    let mut root = pki.trusted_root();
+    root["timestampAuthorities"] = serde_json::json!([]);
+    let stamped_root = TrustedRoot::parse(&serde_json::to_vec(&root).unwrap()).unwrap();
+    let identity = KeylessIdentity::new(ISSUER.into(), Some(SUBJECT.into()), None).unwrap();
+    let result = bundle::verify_json(
+        &serde_json::to_vec(&testpki::with_timestamps(
+            plain,
+            &[stranger.timestamp(&signature, T0 + 30)],
+        ))
+        .unwrap(),
+        Artifact::Bytes(ARTIFACT),
+        Signer::Keyless(&identity),
+        &stamped_root,
+        &mut Vec::new(),
+    );
+    assert_eq!(check_of(result), "timestamp");
+}

@@ -26,6 +26,14 @@ const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_TST_INFO: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
+const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
 const OID_FULCIO_ISSUER: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x08];
 const OID_SCT_LIST: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
 
@@ -97,6 +105,8 @@ pub struct CertSpec<'a> {
     pub ca: bool,
     pub san_uri: Option<&'a str>,
     pub oidc_issuer: Option<&'a str>,
+    /// The extended key usage of a leaf.
+    pub eku: &'a [u8],
 }
 
 fn tbs(spec: &CertSpec<'_>, extra: &[Vec<u8>]) -> Vec<u8> {
@@ -110,11 +120,7 @@ fn tbs(spec: &CertSpec<'_>, extra: &[Vec<u8>]) -> Vec<u8> {
         extensions.push(extension(OID_KEY_USAGE, true, &encode(0x03, &[0x01, 0x06])));
     } else {
         extensions.push(extension(OID_KEY_USAGE, true, &encode(0x03, &[0x07, 0x80])));
-        extensions.push(extension(
-            OID_EXT_KEY_USAGE,
-            false,
-            &seq(&[&oid(OID_CODE_SIGNING)]),
-        ));
+        extensions.push(extension(OID_EXT_KEY_USAGE, false, &seq(&[&oid(spec.eku)])));
     }
     if let Some(uri) = spec.san_uri {
         extensions.push(extension(
@@ -157,6 +163,9 @@ pub struct Pki {
     pub ct_key: SigningKey,
     pub root: Vec<u8>,
     pub intermediate: Vec<u8>,
+    pub tsa_key: SigningKey,
+    pub tsa_root: Vec<u8>,
+    pub tsa_leaf: Vec<u8>,
 }
 
 impl Pki {
@@ -175,6 +184,7 @@ impl Pki {
                     ca: true,
                     san_uri: None,
                     oidc_issuer: None,
+                    eku: OID_CODE_SIGNING,
                 },
                 &[],
             ),
@@ -192,10 +202,39 @@ impl Pki {
                     ca: true,
                     san_uri: None,
                     oidc_issuer: None,
+                    eku: OID_CODE_SIGNING,
                 },
                 &[],
             ),
             &root_key,
+        );
+        let (tsa_root_key, tsa_key) = (key(5), key(6));
+        fn tsa_spec<'a>(
+            serial: u8,
+            subject: &'a str,
+            key: &'a SigningKey,
+            ca: bool,
+        ) -> CertSpec<'a> {
+            CertSpec {
+                serial,
+                issuer: "test-tsa-root",
+                subject,
+                key,
+                not_before: T0 - 86_400 * 365,
+                not_after: T0 + 86_400 * 3650,
+                ca,
+                san_uri: None,
+                oidc_issuer: None,
+                eku: OID_TIME_STAMPING,
+            }
+        }
+        let tsa_root = signed_cert(
+            &tbs(&tsa_spec(5, "test-tsa-root", &tsa_root_key, true), &[]),
+            &tsa_root_key,
+        );
+        let tsa_leaf = signed_cert(
+            &tbs(&tsa_spec(6, "test-tsa", &tsa_key, false), &[]),
+            &tsa_root_key,
         );
         Self {
             root_key,
@@ -204,6 +243,9 @@ impl Pki {
             ct_key: key(4),
             root,
             intermediate,
+            tsa_key,
+            tsa_root,
+            tsa_leaf,
         }
     }
 
@@ -231,7 +273,11 @@ impl Pki {
                 "validFor": window
             }],
             "ctlogs": [log(&self.ct_key, "https://ct.test")],
-            "timestampAuthorities": []
+            "timestampAuthorities": [{
+                "uri": "https://tsa.test",
+                "certChain": {"certificates": [{"rawBytes": B64.encode(&self.tsa_leaf)}, {"rawBytes": B64.encode(&self.tsa_root)}]},
+                "validFor": window
+            }]
         })
     }
 
@@ -248,6 +294,7 @@ impl Pki {
             ca: false,
             san_uri: Some(SUBJECT),
             oidc_issuer,
+            eku: OID_CODE_SIGNING,
         };
         let precert = tbs(&spec, &[]);
         let issuer_key_hash = Sha256::digest(spki(&self.intermediate_key));
@@ -276,6 +323,67 @@ impl Pki {
         tls.extend(list);
         let sct_ext = extension(OID_SCT_LIST, false, &encode(der::OCTET_STRING, &tls));
         signed_cert(&tbs(&spec, &[sct_ext]), &self.intermediate_key)
+    }
+
+    /// An RFC 3161 TimeStampResp over `signature` at `time`, by the test TSA,
+    /// with its signing certificate in the bag.
+    pub fn timestamp(&self, signature: &[u8], time: i64) -> Vec<u8> {
+        let t = time::OffsetDateTime::from_unix_timestamp(time).expect("in range");
+        let gen_time = format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        let sha256 = seq(&[&oid(OID_SHA256)]);
+        let tst_info = seq(&[
+            &encode(der::INTEGER, &[1]),
+            &oid(&[0x2a, 0x03, 0x04]),
+            &seq(&[
+                &sha256,
+                &encode(der::OCTET_STRING, &Sha256::digest(signature)),
+            ]),
+            &encode(der::INTEGER, &[7]),
+            &encode(der::GENERALIZED_TIME, gen_time.as_bytes()),
+        ]);
+        let attributes = [
+            seq(&[
+                &oid(OID_CONTENT_TYPE),
+                &encode(der::SET, &oid(OID_TST_INFO)),
+            ]),
+            seq(&[
+                &oid(OID_MESSAGE_DIGEST),
+                &encode(
+                    der::SET,
+                    &encode(der::OCTET_STRING, &Sha256::digest(&tst_info)),
+                ),
+            ]),
+        ]
+        .concat();
+        let attr_signature = sign(&self.tsa_key, &encode(der::SET, &attributes));
+        let signer_info = seq(&[
+            &encode(der::INTEGER, &[1]),
+            &seq(&[&name("test-tsa-root"), &encode(der::INTEGER, &[6])]),
+            &sha256,
+            &encode(der::CONTEXT_0, &attributes),
+            &seq(&[&oid(OID_EC_SHA256)]),
+            &encode(der::OCTET_STRING, &attr_signature),
+        ]);
+        let signed_data = seq(&[
+            &encode(der::INTEGER, &[3]),
+            &encode(der::SET, &sha256),
+            &seq(&[
+                &oid(OID_TST_INFO),
+                &encode(der::CONTEXT_0, &encode(der::OCTET_STRING, &tst_info)),
+            ]),
+            &encode(der::CONTEXT_0, &self.tsa_leaf),
+            &encode(der::SET, &signer_info),
+        ]);
+        let token = seq(&[&oid(OID_SIGNED_DATA), &encode(der::CONTEXT_0, &signed_data)]);
+        seq(&[&seq(&[&encode(der::INTEGER, &[0])]), &token])
     }
 
     /// A log entry for `body`, alone in its tree, with a SET, an inclusion
@@ -338,6 +446,17 @@ pub fn hashedrekord(digest: &[u8], signature: &[u8], cert: &[u8]) -> Value {
             "signature": {"content": B64.encode(signature), "publicKey": {"content": B64.encode(pem("CERTIFICATE", cert))}}
         }
     })
+}
+
+/// Adds RFC 3161 timestamps to a bundle.
+pub fn with_timestamps(mut bundle: Value, tokens: &[Vec<u8>]) -> Value {
+    let stamps: Vec<Value> = tokens
+        .iter()
+        .map(|t| json!({"signedTimestamp": B64.encode(t)}))
+        .collect();
+    bundle["verificationMaterial"]["timestampVerificationData"] =
+        json!({"rfc3161Timestamps": stamps});
+    bundle
 }
 
 /// A v0.3 bundle with a message signature.
