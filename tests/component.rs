@@ -159,23 +159,26 @@ fn kubewarden_policy(subject_regex: &str) -> String {
     )
 }
 
-#[test]
-fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
-    let mut session = component_policy(&kubewarden_policy(
-        "^https://github\\.com/kubewarden/kubewarden-controller/",
-    ));
+/// Verifies the kubewarden image with its bundle from the tag, under a policy
+/// demanding `subject_regex`.
+fn verify_kubewarden(subject_regex: &str, image: &str) -> sigward_host::runtime::Decision {
+    let mut session = component_policy(&kubewarden_policy(subject_regex));
     let root = session
         .load_trusted_root(&production_trusted_root())
         .unwrap()
         .unwrap();
-    let decision = session
-        .verify(
-            KUBEWARDEN,
-            &[Signature::TagBundle(kubewarden_bundle())],
-            &root,
-        )
+    session
+        .verify(image, &[Signature::TagBundle(kubewarden_bundle())], &root)
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
+    let decision = verify_kubewarden(
+        "^https://github\\.com/kubewarden/kubewarden-controller/",
+        KUBEWARDEN,
+    );
     assert!(decision.allowed && decision.verified, "{decision:?}");
     assert_eq!(decision.message, "verified via bundle");
     assert_eq!(decision.reference, KUBEWARDEN);
@@ -199,6 +202,11 @@ fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
         );
     }
 
+    let mut session = component_policy(&kubewarden_policy("^https://github\\.com/kubewarden/"));
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
     let referrer =
         Signature::ReferrerBundle((format!("sha256:{}", "ab".repeat(32)), kubewarden_bundle()));
     let decision = session
@@ -221,19 +229,7 @@ fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
 
 #[test]
 fn the_same_bundle_is_refused_for_another_identity_or_image() {
-    let mut session = component_policy(&kubewarden_policy("^https://github\\.com/siderolabs/"));
-    let root = session
-        .load_trusted_root(&production_trusted_root())
-        .unwrap()
-        .unwrap();
-    let decision = session
-        .verify(
-            KUBEWARDEN,
-            &[Signature::TagBundle(kubewarden_bundle())],
-            &root,
-        )
-        .unwrap()
-        .unwrap();
+    let decision = verify_kubewarden("^https://github\\.com/siderolabs/", KUBEWARDEN);
     assert!(!decision.allowed && !decision.verified);
     assert!(
         decision.message.contains("expected SAN matching `^https://github\\.com/siderolabs/`, got `https://github.com/kubewarden/"),
@@ -241,16 +237,8 @@ fn the_same_bundle_is_refused_for_another_identity_or_image() {
         decision.message
     );
 
-    let mut session = component_policy(&kubewarden_policy("^https://github\\.com/kubewarden/"));
-    let root = session
-        .load_trusted_root(&production_trusted_root())
-        .unwrap()
-        .unwrap();
     let moved = format!("ghcr.io/kubewarden/other@{DIGEST}");
-    let decision = session
-        .verify(&moved, &[Signature::TagBundle(kubewarden_bundle())], &root)
-        .unwrap()
-        .unwrap();
+    let decision = verify_kubewarden("^https://github\\.com/kubewarden/", &moved);
     assert!(!decision.allowed);
     assert!(
         decision.message.contains("dsse.subject"),

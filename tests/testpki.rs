@@ -109,6 +109,28 @@ pub struct CertSpec<'a> {
     pub eku: &'a [u8],
 }
 
+/// A CA certificate's spec, valid from a year before [`T0`] to `not_after`.
+fn ca_spec<'a>(
+    serial: u8,
+    issuer: &'a str,
+    subject: &'a str,
+    key: &'a SigningKey,
+    not_after: i64,
+) -> CertSpec<'a> {
+    CertSpec {
+        serial,
+        issuer,
+        subject,
+        key,
+        not_before: T0 - 86_400 * 365,
+        not_after,
+        ca: true,
+        san_uri: None,
+        oidc_issuer: None,
+        eku: OID_CODE_SIGNING,
+    }
+}
+
 fn tbs(spec: &CertSpec<'_>, extra: &[Vec<u8>]) -> Vec<u8> {
     let mut extensions = Vec::new();
     if spec.ca {
@@ -174,68 +196,40 @@ impl Pki {
         let (root_key, intermediate_key) = (key(1), key(2));
         let root = signed_cert(
             &tbs(
-                &CertSpec {
-                    serial: 1,
-                    issuer: "test-root",
-                    subject: "test-root",
-                    key: &root_key,
-                    not_before: T0 - 86_400 * 365,
-                    not_after: T0 + 86_400 * 3650,
-                    ca: true,
-                    san_uri: None,
-                    oidc_issuer: None,
-                    eku: OID_CODE_SIGNING,
-                },
+                &ca_spec(1, "test-root", "test-root", &root_key, T0 + 86_400 * 3650),
                 &[],
             ),
             &root_key,
         );
         let intermediate = signed_cert(
             &tbs(
-                &CertSpec {
-                    serial: 2,
-                    issuer: "test-root",
-                    subject: "test-intermediate",
-                    key: &intermediate_key,
-                    not_before: T0 - 86_400 * 365,
-                    not_after: intermediate_not_after,
-                    ca: true,
-                    san_uri: None,
-                    oidc_issuer: None,
-                    eku: OID_CODE_SIGNING,
-                },
+                &ca_spec(
+                    2,
+                    "test-root",
+                    "test-intermediate",
+                    &intermediate_key,
+                    intermediate_not_after,
+                ),
                 &[],
             ),
             &root_key,
         );
         let (tsa_root_key, tsa_key) = (key(5), key(6));
-        fn tsa_spec<'a>(
-            serial: u8,
-            subject: &'a str,
-            key: &'a SigningKey,
-            ca: bool,
-        ) -> CertSpec<'a> {
-            CertSpec {
-                serial,
-                issuer: "test-tsa-root",
-                subject,
-                key,
-                not_before: T0 - 86_400 * 365,
-                not_after: T0 + 86_400 * 3650,
-                ca,
-                san_uri: None,
-                oidc_issuer: None,
-                eku: OID_TIME_STAMPING,
-            }
-        }
-        let tsa_root = signed_cert(
-            &tbs(&tsa_spec(5, "test-tsa-root", &tsa_root_key, true), &[]),
+        let ten_years = T0 + 86_400 * 3650;
+        let tsa_root_spec = ca_spec(
+            5,
+            "test-tsa-root",
+            "test-tsa-root",
             &tsa_root_key,
+            ten_years,
         );
-        let tsa_leaf = signed_cert(
-            &tbs(&tsa_spec(6, "test-tsa", &tsa_key, false), &[]),
-            &tsa_root_key,
-        );
+        let tsa_root = signed_cert(&tbs(&tsa_root_spec, &[]), &tsa_root_key);
+        let tsa_leaf_spec = CertSpec {
+            ca: false,
+            eku: OID_TIME_STAMPING,
+            ..ca_spec(6, "test-tsa-root", "test-tsa", &tsa_key, ten_years)
+        };
+        let tsa_leaf = signed_cert(&tbs(&tsa_leaf_spec, &[]), &tsa_root_key);
         Self {
             root_key,
             intermediate_key,
