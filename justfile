@@ -8,8 +8,9 @@ default:
     @just --list
 
 # Build the CLI; host/build.rs builds the guest component and embeds it.
+# Built as the tests build it, so that tests and demo share one build.
 build:
-    cargo build --locked -p sigward-host
+    cargo test --locked --workspace --no-run
 
 # The main job, offline: check every example policy, then match a day's images.
 demo: build
