@@ -218,6 +218,18 @@ fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
         .unwrap()
         .unwrap();
     assert!(decision.allowed, "{decision:?}");
+    let bad_referrer =
+        Signature::ReferrerBundle(("sha256:not-hex".to_owned(), kubewarden_bundle()));
+    let refused = session
+        .verify(KUBEWARDEN, &[bad_referrer], &root)
+        .unwrap()
+        .unwrap();
+    assert!(!refused.allowed, "{refused:?}");
+    assert!(
+        refused.message.contains("referrer manifest digest"),
+        "{}",
+        refused.message
+    );
     assert_eq!(
         decision.message,
         format!(

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::decision::{self, Action, Check, Decision, Outcome};
 use crate::limits;
 use crate::policy::{Policy, RuleKind};
-use crate::reference::{DigestAlgorithm, ReferenceError};
+use crate::reference::{Digest, DigestAlgorithm, ReferenceError};
 use crate::trust_root::TrustedRoot;
 
 /// A signature as a host found it, with the place it came from.
@@ -159,10 +159,22 @@ pub fn verify(
             Signature::ReferrerBundle {
                 manifest_digest,
                 bundle,
-            } => (
-                bundle,
-                format!("verified via bundle referrer with digest {manifest_digest}"),
-            ),
+            } => match Digest::parse(manifest_digest) {
+                Ok(digest) => (
+                    bundle,
+                    format!("verified via bundle referrer with digest {digest}"),
+                ),
+                Err(e) => {
+                    let reason = format!("referrer manifest digest: {e}");
+                    decision.trace.push(Check::new(
+                        "signature",
+                        Outcome::Failed,
+                        format!("signature {index}: {reason}"),
+                    ));
+                    reasons.push(format!("signature {index}: {reason}"));
+                    continue;
+                }
+            },
             Signature::TagBundle(bundle) if !referrers => {
                 (bundle, "verified via bundle".to_owned())
             }
