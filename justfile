@@ -10,7 +10,7 @@ default:
 # Build the CLI; host/build.rs builds the guest component and embeds it.
 # Built as the tests build it, so that tests and demo share one build.
 build:
-    cargo test --locked --workspace --no-run
+    cargo test --locked --workspace --no-run --quiet
 
 # The main job, offline: check every example policy, then match a day's images.
 demo: build
