@@ -297,15 +297,41 @@ impl PublicKey {
                 key.verify_prehash(digest, &sig).map_err(mismatch)
             }
             Self::Rsa(key) => {
-                let sig = rsa::pkcs1v15::Signature::try_from(signature).map_err(malformed)?;
-                let key = key.clone();
+                // PEM keys do not say which RSA scheme signed: PKCS#1 v1.5 is
+                // tried first, then PSS (salt length recovered from the signature).
+                if let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) {
+                    let v15 = match hash {
+                        HashAlgorithm::Sha256 => {
+                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone())
+                                .verify_prehash(digest, &sig)
+                        }
+                        HashAlgorithm::Sha384 => {
+                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key.clone())
+                                .verify_prehash(digest, &sig)
+                        }
+                        HashAlgorithm::Sha512 => {
+                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key.clone())
+                                .verify_prehash(digest, &sig)
+                        }
+                    };
+                    if v15.is_ok() {
+                        return Ok(());
+                    }
+                }
+                let sig = rsa::pss::Signature::try_from(signature).map_err(malformed)?;
                 match hash {
-                    HashAlgorithm::Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
-                        .verify_prehash(digest, &sig),
-                    HashAlgorithm::Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key)
-                        .verify_prehash(digest, &sig),
-                    HashAlgorithm::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key)
-                        .verify_prehash(digest, &sig),
+                    HashAlgorithm::Sha256 => {
+                        rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_auto_salt_len(key.clone())
+                            .verify_prehash(digest, &sig)
+                    }
+                    HashAlgorithm::Sha384 => {
+                        rsa::pss::VerifyingKey::<sha2::Sha384>::new_with_auto_salt_len(key.clone())
+                            .verify_prehash(digest, &sig)
+                    }
+                    HashAlgorithm::Sha512 => {
+                        rsa::pss::VerifyingKey::<sha2::Sha512>::new_with_auto_salt_len(key.clone())
+                            .verify_prehash(digest, &sig)
+                    }
                 }
                 .map_err(mismatch)
             }
@@ -355,6 +381,35 @@ mod tests {
         ));
         let crlf = ONE_LINE.replace('\n', "\r\n    ");
         assert!(matches!(PublicKey::from_pem(&crlf), Ok(PublicKey::P256(_))));
+    }
+
+    /// Keys and signatures made by OpenSSL (tests/data/keys/README.md).
+    #[test]
+    fn every_key_type_verifies_openssl_signatures_and_refuses_others() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/keys");
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+        let message = read("msg");
+        let cases = [
+            ("rsa.pub", "rsa-v15.sig", "RSA"),
+            ("rsa.pub", "rsa-pss.sig", "RSA"),
+            ("P-384.pub", "P-384.sig", "ECDSA P-384"),
+            ("P-521.pub", "P-521.sig", "ECDSA P-521"),
+            ("ed.pub", "ed.sig", "Ed25519"),
+        ];
+        for (key, sig, algorithm) in cases {
+            let pem = String::from_utf8(read(key)).unwrap_or_default();
+            let key = PublicKey::from_pem(&pem);
+            assert!(key.is_ok(), "{sig}: {key:?}");
+            let Ok(key) = key else { continue };
+            assert_eq!(key.algorithm(), algorithm);
+            assert_eq!(key.verify(&message, &read(sig)), Ok(()), "{sig}");
+            let mut other = message.clone();
+            other[0] ^= 1;
+            assert!(
+                key.verify(&other, &read(sig)).is_err(),
+                "{sig} over another message"
+            );
+        }
     }
 
     #[test]
