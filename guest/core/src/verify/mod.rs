@@ -155,42 +155,34 @@ pub fn verify(
         .any(|s| matches!(s, Signature::ReferrerBundle { .. }));
     let mut reasons = Vec::new();
     for (index, signature) in signatures.iter().enumerate() {
-        let (bundle_json, success) = match signature {
+        let source = match signature {
             Signature::ReferrerBundle {
                 manifest_digest,
                 bundle,
-            } => match Digest::parse(manifest_digest) {
-                Ok(digest) => (
-                    bundle,
-                    format!("verified via bundle referrer with digest {digest}"),
-                ),
-                Err(e) => {
-                    let reason = format!("referrer manifest digest: {e}");
-                    decision.trace.push(Check::new(
-                        "signature",
-                        Outcome::Failed,
-                        format!("signature {index}: {reason}"),
-                    ));
-                    reasons.push(format!("signature {index}: {reason}"));
-                    continue;
-                }
-            },
+            } => Digest::parse(manifest_digest)
+                .map(|digest| {
+                    let success = format!("verified via bundle referrer with digest {digest}");
+                    (bundle, success)
+                })
+                .map_err(|e| format!("referrer manifest digest: {e}")),
             Signature::TagBundle(bundle) if !referrers => {
-                (bundle, "verified via bundle".to_owned())
+                Ok((bundle, "verified via bundle".to_owned()))
             }
-            Signature::TagBundle(_) => continue,
             Signature::Legacy { .. } if !referrers => {
-                let reason =
-                    "legacy cosign signatures are not verified by this build yet".to_owned();
-                decision.trace.push(Check::new(
-                    "signature",
-                    Outcome::Failed,
-                    format!("signature {index}: {reason}"),
-                ));
-                reasons.push(format!("signature {index}: {reason}"));
+                Err("legacy cosign signatures are not verified by this build yet".to_owned())
+            }
+            Signature::TagBundle(_) | Signature::Legacy { .. } => continue,
+        };
+        let (bundle_json, success) = match source {
+            Ok(source) => source,
+            Err(reason) => {
+                let reason = format!("signature {index}: {reason}");
+                decision
+                    .trace
+                    .push(Check::new("signature", Outcome::Failed, reason.clone()));
+                reasons.push(reason);
                 continue;
             }
-            Signature::Legacy { .. } => continue,
         };
         let mut trace = Vec::new();
         let result = bundle::verify_json(
