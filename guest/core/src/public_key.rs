@@ -11,6 +11,26 @@ use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::traits::PublicKeyParts;
 use spki::{DecodePublicKey, ObjectIdentifier, SubjectPublicKeyInfoRef};
 
+/// Evaluates `$body` with `$d` naming the SHA-2 type that `$hash` selects.
+macro_rules! with_hash {
+    ($hash:expr, $d:ident => $body:expr) => {
+        match $hash {
+            HashAlgorithm::Sha256 => {
+                type $d = sha2::Sha256;
+                $body
+            }
+            HashAlgorithm::Sha384 => {
+                type $d = sha2::Sha384;
+                $body
+            }
+            HashAlgorithm::Sha512 => {
+                type $d = sha2::Sha512;
+                $body
+            }
+        }
+    };
+}
+
 /// The smallest RSA modulus accepted, in bits.
 const RSA_MIN_BITS: usize = 2048;
 
@@ -300,39 +320,15 @@ impl PublicKey {
                 // PEM keys do not say which RSA scheme signed: PKCS#1 v1.5 is
                 // tried first, then PSS (salt length recovered from the signature).
                 if let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) {
-                    let v15 = match hash {
-                        HashAlgorithm::Sha256 => {
-                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone())
-                                .verify_prehash(digest, &sig)
-                        }
-                        HashAlgorithm::Sha384 => {
-                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key.clone())
-                                .verify_prehash(digest, &sig)
-                        }
-                        HashAlgorithm::Sha512 => {
-                            rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key.clone())
-                                .verify_prehash(digest, &sig)
-                        }
-                    };
+                    let v15 = with_hash!(hash, D => rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone())
+                        .verify_prehash(digest, &sig));
                     if v15.is_ok() {
                         return Ok(());
                     }
                 }
                 let sig = rsa::pss::Signature::try_from(signature).map_err(malformed)?;
-                match hash {
-                    HashAlgorithm::Sha256 => {
-                        rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_auto_salt_len(key.clone())
-                            .verify_prehash(digest, &sig)
-                    }
-                    HashAlgorithm::Sha384 => {
-                        rsa::pss::VerifyingKey::<sha2::Sha384>::new_with_auto_salt_len(key.clone())
-                            .verify_prehash(digest, &sig)
-                    }
-                    HashAlgorithm::Sha512 => {
-                        rsa::pss::VerifyingKey::<sha2::Sha512>::new_with_auto_salt_len(key.clone())
-                            .verify_prehash(digest, &sig)
-                    }
-                }
+                with_hash!(hash, D => rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone())
+                    .verify_prehash(digest, &sig))
                 .map_err(mismatch)
             }
             Self::Ed25519(_) => Err(SignatureError::Malformed { algorithm }),
