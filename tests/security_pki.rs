@@ -4,13 +4,13 @@
 //! re-sign, and must be refused by the check named.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use p256::ecdsa::SigningKey;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sigward_core::policy::KeylessIdentity;
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::verify::bundle::{self, Artifact, Signer};
 use sigward_core::{dsse, sct};
+use sigward_testpki::SigningKey;
 use sigward_tests::testpki::{self, ISSUER, Pki, SUBJECT, T0};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;

@@ -7,6 +7,7 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod cosign;
 pub mod decision;
 pub mod der;
 pub mod dsse;

@@ -79,7 +79,8 @@ impl fmt::Display for BodyError {
 impl std::error::Error for BodyError {}
 
 /// Checks an entry body against the bundle's claims, by the entry's kind:
-/// hashedrekord 0.0.1, dsse 0.0.1 or intoto 0.0.2.
+/// hashedrekord 0.0.1 and 0.0.2, rekord 0.0.1 (hashed data only), dsse
+/// 0.0.1 and 0.0.2, or intoto 0.0.2.
 pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Result<(), BodyError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| BodyError::NotJson)?;
     let body_kind = value["kind"].as_str().unwrap_or_default();
@@ -92,7 +93,9 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
     }
     let spec = &value["spec"];
     match (kind, version, &claims.signed) {
-        ("hashedrekord", "0.0.1", Signed::Digest(digest)) => {
+        // rekord 0.0.1, which cosign wrote before hashedrekord, records a
+        // hashed artifact in the same fields.
+        ("hashedrekord" | "rekord", "0.0.1", Signed::Digest(digest)) => {
             let signature = base64_field(&spec["signature"]["content"], "signature")?;
             let signer = pem_field(&spec["signature"]["publicKey"]["content"])?;
             same_signature_and_signer(&[(signature, signer)], claims)?;

@@ -68,7 +68,7 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-fn fail<T>(check: &'static str, message: impl fmt::Display) -> Result<T, Failure> {
+pub(crate) fn fail<T>(check: &'static str, message: impl fmt::Display) -> Result<T, Failure> {
     Err(Failure {
         check,
         message: message.to_string(),
@@ -506,7 +506,7 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
 
 /// The certificate at every verified time: a path to a trusted Fulcio CA,
 /// an SCT from a trusted CT log, and the identity the rule demands.
-fn verify_certificate(
+pub(crate) fn verify_certificate(
     leaf: &[u8],
     untrusted: &[Vec<u8>],
     times: &[i64],

@@ -2,6 +2,7 @@
 //! host fetched for it, to a decision.
 
 pub mod bundle;
+pub mod legacy;
 
 use std::fmt;
 
@@ -9,6 +10,7 @@ use crate::decision::{self, Action, Check, Decision, Outcome};
 use crate::limits;
 use crate::policy::{Policy, RuleKind};
 use crate::reference::{Digest, DigestAlgorithm, ReferenceError};
+use crate::tlog::merkle;
 use crate::trust_root::TrustedRoot;
 
 /// A signature as a host found it, with the place it came from.
@@ -149,55 +151,56 @@ pub fn verify(
         return Ok(decision);
     };
 
+    let image_digest = format!("sha256:{}", merkle::hex(&artifact));
+
     // Referrers, when there are any, are the only signatures tried (SPEC §3).
     let referrers = signatures
         .iter()
         .any(|s| matches!(s, Signature::ReferrerBundle { .. }));
     let mut reasons = Vec::new();
     for (index, signature) in signatures.iter().enumerate() {
-        let source = match signature {
+        if referrers && !matches!(signature, Signature::ReferrerBundle { .. }) {
+            continue;
+        }
+        let mut trace = Vec::new();
+        let result = match signature {
             Signature::ReferrerBundle {
                 manifest_digest,
                 bundle,
             } => Digest::parse(manifest_digest)
-                .map(|digest| {
-                    let success = format!("verified via bundle referrer with digest {digest}");
-                    (bundle, success)
+                .map_err(|e| bundle::Failure {
+                    check: "referrer",
+                    message: format!("referrer manifest digest: {e}"),
                 })
-                .map_err(|e| format!("referrer manifest digest: {e}")),
-            Signature::TagBundle(bundle) if !referrers => {
-                Ok((bundle, "verified via bundle".to_owned()))
+                .and_then(|digest| {
+                    let artifact = bundle::Artifact::Digest(artifact);
+                    bundle::verify_json(bundle, artifact, signer, root, &mut trace)
+                        .map(|()| format!("verified via bundle referrer with digest {digest}"))
+                }),
+            Signature::TagBundle(bundle) => {
+                let artifact = bundle::Artifact::Digest(artifact);
+                bundle::verify_json(bundle, artifact, signer, root, &mut trace)
+                    .map(|()| "verified via bundle".to_owned())
             }
-            Signature::Legacy { .. } if !referrers => {
-                Err("legacy cosign signatures are not verified by this build yet".to_owned())
-            }
-            Signature::TagBundle(_) | Signature::Legacy { .. } => continue,
+            Signature::Legacy {
+                payload,
+                annotations,
+            } => legacy::verify(
+                payload,
+                annotations,
+                &image_digest,
+                signer,
+                root,
+                &mut trace,
+            )
+            .map(|set| format!("verified via legacy signature (bundle verified {set})")),
         };
-        let (bundle_json, success) = match source {
-            Ok(source) => source,
-            Err(reason) => {
-                let reason = format!("signature {index}: {reason}");
-                decision
-                    .trace
-                    .push(Check::new("signature", Outcome::Failed, reason.clone()));
-                reasons.push(reason);
-                continue;
-            }
-        };
-        let mut trace = Vec::new();
-        let result = bundle::verify_json(
-            bundle_json,
-            bundle::Artifact::Digest(artifact),
-            signer,
-            root,
-            &mut trace,
-        );
         decision.trace.extend(trace.into_iter().map(|mut c| {
             c.name = format!("signature[{index}].{}", c.name);
             c
         }));
         match result {
-            Ok(()) => {
+            Ok(success) => {
                 decision.allowed = true;
                 decision.verified = true;
                 decision.message = success;

@@ -4,10 +4,14 @@
 //! ECDSA signing is deterministic (RFC 6979), so every fixture is the same on
 //! every run; nothing is hand-edited. Built with the same crates the verifier
 //! uses, on the producer's side.
+#![forbid(unsafe_code)]
+// It signs fixed inputs; a failure is a bug in this crate, so it panics.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use p256::ecdsa::{DerSignature, SigningKey, signature::Signer as _};
+pub use p256::ecdsa::SigningKey;
+use p256::ecdsa::{DerSignature, signature::Signer as _};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sigward_core::der::{self, encode};
@@ -193,10 +197,22 @@ pub struct Pki {
 impl Pki {
     /// The default PKI; `intermediate_not_after` moves the intermediate's expiry.
     pub fn new(intermediate_not_after: i64) -> Self {
-        let (root_key, intermediate_key) = (key(1), key(2));
+        Self::with_ca_keys(1, 2, intermediate_not_after)
+    }
+
+    /// A PKI whose CA keys come from other seeds, under the same names: an
+    /// impostor CA. The log, CT log and TSA are the default ones.
+    pub fn with_ca_keys(root_seed: u8, intermediate_seed: u8, intermediate_not_after: i64) -> Self {
+        let (root_key, intermediate_key) = (key(root_seed), key(intermediate_seed));
         let root = signed_cert(
             &tbs(
-                &ca_spec(1, "test-root", "test-root", &root_key, T0 + 86_400 * 3650),
+                &ca_spec(
+                    root_seed,
+                    "test-root",
+                    "test-root",
+                    &root_key,
+                    T0 + 86_400 * 3650,
+                ),
                 &[],
             ),
             &root_key,
@@ -241,6 +257,22 @@ impl Pki {
             tsa_root,
             tsa_leaf,
         }
+    }
+
+    /// The `dev.sigstore.cosign/bundle` annotation for `body`: a SET by the
+    /// test log over the entry at `integrated_time`.
+    pub fn rekor_bundle_annotation(&self, body: &Value, integrated_time: i64) -> String {
+        let body_b64 = B64.encode(serde_json::to_vec(body).expect("serializes"));
+        let hex: String = self.log_id().iter().map(|b| format!("{b:02x}")).collect();
+        let canonical = format!(
+            r#"{{"body":"{body_b64}","integratedTime":{integrated_time},"logID":"{hex}","logIndex":7}}"#
+        );
+        let set = sign(&self.log_key, canonical.as_bytes());
+        json!({
+            "SignedEntryTimestamp": B64.encode(set),
+            "Payload": {"body": body_b64, "integratedTime": integrated_time, "logIndex": 7, "logID": hex}
+        })
+        .to_string()
     }
 
     pub fn log_id(&self) -> Vec<u8> {
@@ -431,15 +463,57 @@ pub fn pem(label: &str, der: &[u8]) -> String {
 
 /// A hashedrekord body for a signature over `digest` by the certificate.
 pub fn hashedrekord(digest: &[u8], signature: &[u8], cert: &[u8]) -> Value {
+    hashedrekord_by(digest, signature, &pem("CERTIFICATE", cert))
+}
+
+/// A hashedrekord body for a signature over `digest` by `signer`, a PEM
+/// certificate or public key.
+pub fn hashedrekord_by(digest: &[u8], signature: &[u8], signer: &str) -> Value {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     json!({
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
         "spec": {
             "data": {"hash": {"algorithm": "sha256", "value": hex}},
-            "signature": {"content": B64.encode(signature), "publicKey": {"content": B64.encode(pem("CERTIFICATE", cert))}}
+            "signature": {"content": B64.encode(signature), "publicKey": {"content": B64.encode(signer)}}
         }
     })
+}
+
+/// A cosign simple-signing payload naming `digest` (`sha256:<hex>`) of the
+/// image `repository`, as cosign writes it.
+pub fn simple_signing_payload(repository: &str, digest: &str) -> Vec<u8> {
+    format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{repository}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    )
+    .into_bytes()
+}
+
+/// The annotations of a legacy cosign signature layer.
+pub fn legacy_annotations(
+    signature: &[u8],
+    certificate: Option<&[u8]>,
+    chain: &[&[u8]],
+    rekor_bundle: Option<String>,
+) -> Vec<(String, String)> {
+    let mut out = vec![(
+        "dev.cosignproject.cosign/signature".to_owned(),
+        B64.encode(signature),
+    )];
+    if let Some(cert) = certificate {
+        out.push((
+            "dev.sigstore.cosign/certificate".to_owned(),
+            pem("CERTIFICATE", cert),
+        ));
+    }
+    if !chain.is_empty() {
+        let text: String = chain.iter().map(|c| pem("CERTIFICATE", c)).collect();
+        out.push(("dev.sigstore.cosign/chain".to_owned(), text));
+    }
+    if let Some(bundle) = rekor_bundle {
+        out.push(("dev.sigstore.cosign/bundle".to_owned(), bundle));
+    }
+    out
 }
 
 /// Adds RFC 3161 timestamps to a bundle.
