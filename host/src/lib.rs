@@ -1,8 +1,10 @@
 //! The sigward host: loads the guest component once, under wasmtime, and runs
 //! policy evaluation and verification in it with a memory cap and a fuel budget.
 //! A trap or an exhausted limit is an error, and an error always refuses.
+//! It also finds an image's signatures in a registry or an OCI layout (`oci`).
 #![forbid(unsafe_code)]
 
+pub mod oci;
 pub mod runtime;
 
 pub use runtime::{HostError, Limits, PolicySession, Runtime};

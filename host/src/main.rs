@@ -43,6 +43,13 @@ enum Command {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Decide on images as Talos does at pull time: match, resolve the tag to
+    /// a digest, find the signatures (OCI referrers, the bundle tag, the
+    /// legacy .sig tag) in the registry or an OCI layout, and verify them.
+    ///
+    /// Exit 0 when every image is allowed, 1 when any is refused, 2 on a
+    /// usage, policy or input error.
+    Verify(cli::verify::Args),
     /// Verify one Sigstore bundle over a file or a digest (the
     /// sigstore-conformance client protocol). Exit 0 only when it verifies.
     ///
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
             images,
         } => cli::matching::run(&policy, output, &images),
         Command::Component { write } => cli::component::run(write.as_deref()),
+        Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
     };
     ExitCode::from(code as u8)

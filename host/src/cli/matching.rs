@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use serde_json::json;
-use sigward_host::runtime::{Action, Evidence, MatchResult};
+use sigward_host::runtime::{Evidence, MatchResult};
 
-use super::{Exit, Line, Loaded, fail, load_policy, runtime};
+use super::{Exit, Line, Loaded, action_name, fail, load_policy, runtime};
 use crate::Output;
 
 /// One image's answer, before printing.
@@ -51,15 +51,6 @@ pub fn run(policy: &Path, output: Output, images: &[String]) -> Exit {
         Exit::Invalid
     } else {
         Exit::Ok
-    }
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Verify => "verify",
-        Action::Skip => "skip",
-        Action::Deny => "deny",
-        Action::None => "none",
     }
 }
 

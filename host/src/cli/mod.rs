@@ -3,13 +3,14 @@
 pub mod check;
 pub mod component;
 pub mod matching;
+pub mod verify;
 pub mod verify_bundle;
 
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use sigward_host::runtime::Diagnostic;
+use sigward_host::runtime::{Action, Diagnostic};
 use sigward_host::{HostError, Limits, PolicySession, Runtime};
 
 /// How a command ends.
@@ -81,4 +82,46 @@ impl fmt::Display for Line<'_> {
 pub fn fail(message: impl fmt::Display) -> Exit {
     eprintln!("sigward: {message}");
     Exit::Invalid
+}
+
+const ROOT_ENV: &str = "SIGWARD_TRUSTED_ROOT";
+
+/// The trusted root: `--trusted-root`, else `$SIGWARD_TRUSTED_ROOT`, else
+/// `$XDG_CONFIG_HOME/sigward/trusted_root.json`.
+pub fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = flag {
+        return Ok(path.to_owned());
+    }
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(path) = var(ROOT_ENV) {
+        return Ok(path);
+    }
+    let config = var("XDG_CONFIG_HOME").or_else(|| var("HOME").map(|h| h.join(".config")));
+    let default = config.map(|c| c.join("sigward").join("trusted_root.json"));
+    match default {
+        Some(path) if path.is_file() => Ok(path),
+        _ => Err(format!(
+            "no trusted root: pass --trusted-root FILE, set {ROOT_ENV}, or put the file at {} \
+             (sigward ships none; the public-good one is targets/trusted_root.json of the Sigstore TUF repository)",
+            default_display()
+        )),
+    }
+}
+
+fn default_display() -> &'static str {
+    "$XDG_CONFIG_HOME/sigward/trusted_root.json (default ~/.config/sigward/trusted_root.json)"
+}
+
+/// An action as the policy names it.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Verify => "verify",
+        Action::Skip => "skip",
+        Action::Deny => "deny",
+        Action::None => "none",
+    }
 }

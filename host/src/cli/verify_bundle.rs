@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sigward_host::runtime::{Artifact, BundleOutcome, KeylessIdentity, Signer};
 
-use super::{Exit, Line, fail, read_input, runtime};
+use super::{Exit, Line, fail, read_input, runtime, trusted_root_path};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,8 +31,6 @@ pub struct Args {
     /// The artifact: a file, or `sha256:<hex>` when no such file exists.
     file_or_digest: String,
 }
-
-const ROOT_ENV: &str = "SIGWARD_TRUSTED_ROOT";
 
 pub fn run(args: &Args) -> Exit {
     match prepare(args) {
@@ -132,33 +130,4 @@ fn artifact(arg: &str) -> Result<Artifact, String> {
         .collect::<Result<Vec<u8>, _>>()
         .map(make)
         .map_err(|_| format!("{arg}: not hexadecimal"))
-}
-
-/// `--trusted-root`, else `$SIGWARD_TRUSTED_ROOT`, else the config directory.
-fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(path) = flag {
-        return Ok(path.to_owned());
-    }
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(path) = var(ROOT_ENV) {
-        return Ok(path);
-    }
-    let config = var("XDG_CONFIG_HOME").or_else(|| var("HOME").map(|h| h.join(".config")));
-    let default = config.map(|c| c.join("sigward").join("trusted_root.json"));
-    match default {
-        Some(path) if path.is_file() => Ok(path),
-        _ => Err(format!(
-            "no trusted root: pass --trusted-root FILE, set {ROOT_ENV}, or put the file at {} \
-             (sigward ships none; the public-good one is targets/trusted_root.json of the Sigstore TUF repository)",
-            default_display()
-        )),
-    }
-}
-
-fn default_display() -> &'static str {
-    "$XDG_CONFIG_HOME/sigward/trusted_root.json (default ~/.config/sigward/trusted_root.json)"
 }

@@ -1,0 +1,218 @@
+//! The order in which an image's signatures are looked for (SPEC §3), the
+//! same for every store: bundle referrers, then the `sha256-<hex>` bundle
+//! tag, then the legacy `sha256-<hex>.sig` tag. The next source is tried
+//! only when one has nothing; any other failure refuses the image.
+
+use super::{
+    BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, Manifest, Reference, SIMPLE_SIGNING, Store,
+    digest_tag, limits, with_digest, with_tag,
+};
+use crate::runtime::{Check, LegacySignature, Outcome, Signature};
+
+/// The signatures found for one digest, and how they were found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub signatures: Vec<Signature>,
+    pub trace: Vec<Check>,
+}
+
+/// The failure that stopped the search, and the trace up to it.
+#[derive(Debug)]
+pub struct Failed {
+    pub check: &'static str,
+    pub error: FetchError,
+    pub trace: Vec<Check>,
+}
+
+/// Finds the signatures of `image` at `digest` in `store`.
+pub fn signatures(store: &mut dyn Store, image: &Reference, digest: &str) -> Result<Found, Failed> {
+    let mut found = Found::default();
+    let step = |found: &mut Found,
+                check: &'static str,
+                result: Result<Option<Vec<Signature>>, FetchError>|
+     -> Result<bool, Failed> {
+        match result {
+            Ok(Some(signatures)) if !signatures.is_empty() => {
+                found.trace.push(passed(
+                    check,
+                    format!("{} signature(s) found", signatures.len()),
+                ));
+                found.signatures = signatures;
+                Ok(true)
+            }
+            Ok(_) | Err(FetchError::NotFound(_)) => {
+                found.trace.push(Check {
+                    name: check.to_owned(),
+                    outcome: Outcome::Skipped,
+                    detail: "none found".to_owned(),
+                });
+                Ok(false)
+            }
+            Err(error) => {
+                let mut trace = std::mem::take(&mut found.trace);
+                trace.push(Check {
+                    name: check.to_owned(),
+                    outcome: Outcome::Failed,
+                    detail: error.to_string(),
+                });
+                Err(Failed {
+                    check,
+                    error,
+                    trace,
+                })
+            }
+        }
+    };
+    let subject = with_digest(image, digest);
+    if step(
+        &mut found,
+        "fetch.referrers",
+        referrer_bundles(store, &subject),
+    )? {
+        return Ok(found);
+    }
+    let tag = with_tag(image, &digest_tag(digest, ""));
+    if step(&mut found, "fetch.bundle-tag", tag_bundles(store, &tag))? {
+        return Ok(found);
+    }
+    let tag = with_tag(image, &digest_tag(digest, ".sig"));
+    step(&mut found, "fetch.legacy-tag", legacy_layers(store, &tag))?;
+    Ok(found)
+}
+
+fn passed(name: &str, detail: String) -> Check {
+    Check {
+        name: name.to_owned(),
+        outcome: Outcome::Passed,
+        detail,
+    }
+}
+
+fn is_bundle(media_type: Option<&str>) -> bool {
+    media_type.is_some_and(|t| t.starts_with(BUNDLE_MEDIA_TYPE_PREFIX))
+}
+
+/// Referrers with a bundle artifact type, each a manifest with the bundle
+/// as its layer. Without a referrers API, the referrers tag's index is read.
+fn referrer_bundles(
+    store: &mut dyn Store,
+    subject: &Reference,
+) -> Result<Option<Vec<Signature>>, FetchError> {
+    let digest = subject.digest().unwrap_or_default().to_owned();
+    let referrers = match store.referrers(subject)? {
+        Some(list) => list,
+        None => {
+            let tag = with_tag(subject, &digest_tag(&digest, ""));
+            match store.manifest(&tag) {
+                Ok((bytes, _)) => {
+                    let index = Manifest::parse(&bytes, "the referrers index")?;
+                    if !index.is_index() {
+                        return Ok(None);
+                    }
+                    index.manifests
+                }
+                Err(FetchError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let bundles: Vec<&Descriptor> = referrers
+        .iter()
+        .filter(|d| is_bundle(d.artifact_type.as_deref()))
+        .collect();
+    if bundles.len() > limits::SIGNATURES {
+        return Err(FetchError::TooMany {
+            what: "bundle referrers".to_owned(),
+            count: bundles.len(),
+            max: limits::SIGNATURES,
+        });
+    }
+    let mut out = Vec::new();
+    for descriptor in bundles {
+        let what = format!("referrer {}", descriptor.digest);
+        if descriptor.size > limits::MANIFEST_BYTES {
+            return Err(FetchError::TooLarge {
+                what,
+                size: descriptor.size,
+                max: limits::MANIFEST_BYTES,
+            });
+        }
+        let (bytes, _) = store.manifest(&with_digest(subject, &descriptor.digest))?;
+        let manifest = Manifest::parse(&bytes, &what)?;
+        if manifest.subject.as_ref().map(|s| s.digest.as_str()) != Some(digest.as_str()) {
+            return Err(FetchError::Invalid {
+                what,
+                reason: format!("expected its subject to be {digest}"),
+            });
+        }
+        let Some(layer) = manifest
+            .layers
+            .iter()
+            .find(|l| is_bundle(Some(&l.media_type)))
+        else {
+            return Err(FetchError::Invalid {
+                what,
+                reason: "no bundle layer".to_owned(),
+            });
+        };
+        let bundle = store.blob(subject, layer, limits::BLOB_BYTES)?;
+        out.push(Signature::ReferrerBundle((
+            descriptor.digest.clone(),
+            bundle,
+        )));
+    }
+    Ok(Some(out))
+}
+
+/// The bundle tag: an image manifest whose layers are bundles. An index
+/// there is the referrers tag, already read.
+fn tag_bundles(
+    store: &mut dyn Store,
+    tag: &Reference,
+) -> Result<Option<Vec<Signature>>, FetchError> {
+    let (bytes, _) = store.manifest(tag)?;
+    let manifest = Manifest::parse(&bytes, "the bundle tag's manifest")?;
+    if manifest.is_index() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for layer in manifest
+        .layers
+        .iter()
+        .filter(|l| is_bundle(Some(&l.media_type)))
+    {
+        out.push(Signature::TagBundle(store.blob(
+            tag,
+            layer,
+            limits::BLOB_BYTES,
+        )?));
+    }
+    Ok(Some(out))
+}
+
+/// The legacy tag: one simple-signing layer per signature; other layers are
+/// attachments, not signatures.
+fn legacy_layers(
+    store: &mut dyn Store,
+    tag: &Reference,
+) -> Result<Option<Vec<Signature>>, FetchError> {
+    let (bytes, _) = store.manifest(tag)?;
+    let manifest = Manifest::parse(&bytes, "the signature tag's manifest")?;
+    let mut out = Vec::new();
+    for layer in manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type == SIMPLE_SIGNING)
+    {
+        let payload = store.blob(tag, layer, limits::BLOB_BYTES)?;
+        out.push(Signature::Legacy(LegacySignature {
+            payload,
+            annotations: layer
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }));
+    }
+    Ok(Some(out))
+}

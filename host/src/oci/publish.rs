@@ -1,0 +1,235 @@
+//! Writing images and their signatures the way cosign lays them out, to a
+//! registry or a layout alike: so that tests and the demo fill both stores
+//! the same way.
+
+use std::collections::BTreeMap;
+
+use super::layout::Layout;
+use super::registry::Registry;
+use super::{
+    BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, IMAGE_INDEX, IMAGE_MANIFEST, Manifest,
+    Reference, SIMPLE_SIGNING, digest_tag, with_tag,
+};
+
+/// The OCI empty descriptor's media type and content.
+const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+const EMPTY: &[u8] = b"{}";
+/// The media type of a v0.3 bundle.
+pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Where images are written.
+pub trait Sink {
+    fn put_blob(&mut self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError>;
+    /// Writes a manifest, tagged with `image`'s tag if it has one.
+    fn put_manifest(
+        &mut self,
+        image: &Reference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<String, FetchError>;
+}
+
+impl Sink for Registry {
+    fn put_blob(&mut self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
+        Registry::put_blob(self, repository, bytes)
+    }
+
+    fn put_manifest(
+        &mut self,
+        image: &Reference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<String, FetchError> {
+        Registry::put_manifest(self, image, bytes, media_type)
+    }
+}
+
+impl Sink for Layout {
+    fn put_blob(&mut self, _repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
+        Layout::put_blob(self, bytes)
+    }
+
+    /// Tags by the whole `registry/repository:tag`, so that one layout holds
+    /// several repositories.
+    fn put_manifest(
+        &mut self,
+        image: &Reference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<String, FetchError> {
+        let name = image
+            .tag()
+            .map(|tag| format!("{}/{}:{tag}", image.registry(), image.repository()));
+        Layout::put_manifest(self, bytes, media_type, name.as_deref())
+    }
+}
+
+fn blob(
+    sink: &mut dyn Sink,
+    repository: &Reference,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<Descriptor, FetchError> {
+    Ok(Descriptor {
+        media_type: media_type.to_owned(),
+        digest: sink.put_blob(repository, bytes)?,
+        size: bytes.len() as u64,
+        ..Descriptor::default()
+    })
+}
+
+fn encode(manifest: &Manifest) -> Result<Vec<u8>, FetchError> {
+    serde_json::to_vec(manifest).map_err(|e| FetchError::Invalid {
+        what: "a manifest".to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn manifest(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    manifest: &Manifest,
+) -> Result<Descriptor, FetchError> {
+    let bytes = encode(manifest)?;
+    Ok(Descriptor {
+        media_type: manifest.media_type.clone(),
+        digest: sink.put_manifest(image, &bytes, &manifest.media_type)?,
+        size: bytes.len() as u64,
+        artifact_type: manifest.artifact_type.clone(),
+        ..Descriptor::default()
+    })
+}
+
+/// An image of one layer, `content`, tagged as `image`. Returns its
+/// manifest's descriptor: the digest is what signatures name.
+pub fn image(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    content: &[u8],
+) -> Result<Descriptor, FetchError> {
+    let config = blob(
+        sink,
+        image,
+        "application/vnd.oci.image.config.v1+json",
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    )?;
+    let layer = blob(
+        sink,
+        image,
+        "application/vnd.oci.image.layer.v1.tar",
+        content,
+    )?;
+    let m = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_MANIFEST.to_owned(),
+        config: Some(config),
+        layers: vec![layer],
+        ..Manifest::default()
+    };
+    manifest(sink, image, &m)
+}
+
+/// A legacy cosign signature layer.
+pub struct LegacyLayer {
+    pub payload: Vec<u8>,
+    pub annotations: Vec<(String, String)>,
+}
+
+/// The `sha256-<hex>.sig` image for `subject`: one layer per signature.
+pub fn legacy_signatures(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &str,
+    layers: &[LegacyLayer],
+) -> Result<Descriptor, FetchError> {
+    let tag = with_tag(image, &digest_tag(subject, ".sig"));
+    let config = blob(sink, &tag, EMPTY_MEDIA_TYPE, EMPTY)?;
+    let mut descriptors = Vec::new();
+    for layer in layers {
+        let mut d = blob(sink, &tag, SIMPLE_SIGNING, &layer.payload)?;
+        d.annotations = layer
+            .annotations
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>();
+        descriptors.push(d);
+    }
+    let m = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_MANIFEST.to_owned(),
+        config: Some(config),
+        layers: descriptors,
+        ..Manifest::default()
+    };
+    manifest(sink, &tag, &m)
+}
+
+/// A bundle as an OCI referrer of `subject`, untagged, as cosign v3 writes
+/// it. Returns the referrer manifest's descriptor, for [`referrers_index`].
+pub fn bundle_referrer(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &Descriptor,
+    bundle: &[u8],
+) -> Result<Descriptor, FetchError> {
+    debug_assert!(BUNDLE_V03.starts_with(BUNDLE_MEDIA_TYPE_PREFIX));
+    let config = blob(sink, image, EMPTY_MEDIA_TYPE, EMPTY)?;
+    let layer = blob(sink, image, BUNDLE_V03, bundle)?;
+    let m = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_MANIFEST.to_owned(),
+        artifact_type: Some(BUNDLE_V03.to_owned()),
+        config: Some(config),
+        layers: vec![layer],
+        subject: Some(Descriptor {
+            media_type: subject.media_type.clone(),
+            digest: subject.digest.clone(),
+            size: subject.size,
+            ..Descriptor::default()
+        }),
+        ..Manifest::default()
+    };
+    let untagged = super::with_digest(image, &super::sha256_digest(&encode(&m)?));
+    manifest(sink, &untagged, &m)
+}
+
+/// The referrers tag (`sha256-<hex>`) of `subject`: an index of its
+/// referrers, for stores without a referrers API.
+pub fn referrers_index(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &str,
+    referrers: &[Descriptor],
+) -> Result<Descriptor, FetchError> {
+    let m = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_INDEX.to_owned(),
+        manifests: referrers.to_vec(),
+        ..Manifest::default()
+    };
+    manifest(sink, &with_tag(image, &digest_tag(subject, "")), &m)
+}
+
+/// The bundle tag (`sha256-<hex>`) of `subject`: one manifest whose layers
+/// are bundles.
+pub fn tag_bundles(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &str,
+    bundles: &[Vec<u8>],
+) -> Result<Descriptor, FetchError> {
+    let tag = with_tag(image, &digest_tag(subject, ""));
+    let config = blob(sink, &tag, EMPTY_MEDIA_TYPE, EMPTY)?;
+    let mut layers = Vec::new();
+    for bundle in bundles {
+        layers.push(blob(sink, &tag, BUNDLE_V03, bundle)?);
+    }
+    let m = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_MANIFEST.to_owned(),
+        config: Some(config),
+        layers,
+        ..Manifest::default()
+    };
+    manifest(sink, &tag, &m)
+}
