@@ -4,6 +4,7 @@
 // Tests fail by panicking; the workspace's bans on it are for product code.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod registry_server;
 pub mod table;
 pub use sigward_testpki as testpki;
 

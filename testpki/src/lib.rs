@@ -57,6 +57,13 @@ pub fn spki(key: &SigningKey) -> Vec<u8> {
         .to_vec()
 }
 
+/// ECDSA over a message known only by its SHA-256 `digest`.
+pub fn sign_digest(key: &SigningKey, digest: &[u8]) -> Vec<u8> {
+    use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+    let signature: p256::ecdsa::Signature = key.sign_prehash(digest).expect("a 32-byte digest");
+    signature.to_der().as_bytes().to_vec()
+}
+
 pub fn sign(key: &SigningKey, message: &[u8]) -> Vec<u8> {
     let signature: DerSignature = key.sign(message);
     signature.as_bytes().to_vec()

@@ -335,7 +335,7 @@ fn print_text(row: &Row) {
                 .rule
                 .map_or_else(|| "-".to_owned(), |r| format!("({r:04})"));
             println!("{verdict}  {}  {rule}  {}", row.image, d.message);
-            if d.reference != row.image {
+            if d.reference.contains('@') && d.reference != row.image {
                 println!("         digest ref: {}", d.reference);
             }
         }

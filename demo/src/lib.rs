@@ -1,0 +1,264 @@
+//! A world of signed and unsigned images, written to any [`Sink`] (an OCI
+//! layout or a registry) the way cosign writes them, with the policy and
+//! trusted root that judge them. The demo shows it; the end-to-end tests
+//! check every case against the message SPEC §4 prescribes.
+//!
+//! Keys come from the test PKI: generated at run time from fixed seeds, so
+//! every run signs the same bytes. Nothing here is a real secret.
+#![forbid(unsafe_code)]
+
+use sha2::{Digest as _, Sha256};
+use sigward_host::oci::publish::{self, LegacyLayer, Sink};
+use sigward_host::oci::{Descriptor, FetchError, Reference};
+use sigward_testpki::{self as testpki, ISSUER, Pki, SUBJECT, T0};
+
+/// The identity the `other-team` rule demands, which no image here has.
+pub const OTHER_SUBJECT: &str =
+    "https://github.com/other-team/app/.github/workflows/release.yml@refs/heads/main";
+
+/// One image and what the policy must decide for it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The reference given to `sigward verify`, by tag.
+    pub image: String,
+    pub allowed: bool,
+    pub verified: bool,
+    /// Text the decision's message must contain.
+    pub message: String,
+    /// What the case shows, for people.
+    pub about: &'static str,
+}
+
+/// What was written, and how to judge it.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// A Talos `ImageVerificationConfig`, YAML.
+    pub policy: String,
+    /// The `trusted_root.json` of the test PKI.
+    pub trusted_root: Vec<u8>,
+    pub cases: Vec<Case>,
+}
+
+fn reference(text: &str) -> Result<Reference, FetchError> {
+    text.parse().map_err(|e| FetchError::Invalid {
+        what: text.to_owned(),
+        reason: format!("{e}"),
+    })
+}
+
+/// The signing material of the world.
+struct Signers {
+    pki: Pki,
+    keyless: testpki::SigningKey,
+    leaf: Vec<u8>,
+    key: testpki::SigningKey,
+}
+
+impl Signers {
+    fn new() -> Self {
+        let pki = Pki::new(T0 + 86_400 * 365);
+        let keyless = testpki::key(40);
+        let leaf = pki.leaf(&keyless, Some(ISSUER), 1);
+        Self {
+            pki,
+            keyless,
+            leaf,
+            key: testpki::key(41),
+        }
+    }
+
+    /// A keyless legacy signature of `digest`, logged with a SET.
+    fn keyless_legacy(&self, repository: &str, digest: &str) -> LegacyLayer {
+        let payload = testpki::simple_signing_payload(repository, digest);
+        let signature = testpki::sign(&self.keyless, &payload);
+        let body = testpki::hashedrekord(&Sha256::digest(&payload), &signature, &self.leaf);
+        let set = self.pki.rekor_bundle_annotation(&body, T0 + 60);
+        LegacyLayer {
+            annotations: testpki::legacy_annotations(
+                &signature,
+                Some(&self.leaf),
+                &[&self.pki.intermediate, &self.pki.root],
+                Some(set),
+            ),
+            payload,
+        }
+    }
+
+    /// A legacy signature of `digest` by the demo key, with no log entry.
+    fn key_legacy(&self, repository: &str, digest: &str) -> LegacyLayer {
+        let payload = testpki::simple_signing_payload(repository, digest);
+        let signature = testpki::sign(&self.key, &payload);
+        LegacyLayer {
+            annotations: testpki::legacy_annotations(&signature, None, &[], None),
+            payload,
+        }
+    }
+
+    /// A v0.3 bundle: a keyless message signature over the image manifest.
+    fn bundle(&self, manifest_digest: &str) -> Vec<u8> {
+        let hex = manifest_digest.trim_start_matches("sha256:");
+        let digest: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        let signature = testpki::sign_digest(&self.keyless, &digest);
+        let body = testpki::hashedrekord(&digest, &signature, &self.leaf);
+        let entry = self.pki.entry(&body, "hashedrekord", T0 + 60);
+        testpki::message_bundle(&self.leaf, entry, &digest, &signature)
+            .to_string()
+            .into_bytes()
+    }
+}
+
+/// The policy, in rule order: the indices the messages name.
+fn policy(registry: &str, key_pem: &str) -> String {
+    let key: String = key_pem.lines().map(|l| format!("        {l}\n")).collect();
+    format!(
+        "# The demo's policy: a Talos ImageVerificationConfig.\n\
+         apiVersion: v1alpha1\n\
+         kind: ImageVerificationConfig\n\
+         rules:\n\
+         \x20 - image: {registry}/keyed/*\n\
+         \x20   publicKey:\n\
+         \x20     certificate: |\n{key}\
+         \x20 - image: {registry}/other-team/*\n\
+         \x20   keyless:\n\
+         \x20     issuer: {ISSUER}\n\
+         \x20     subject: {OTHER_SUBJECT}\n\
+         \x20 - image: {registry}/signed/*\n\
+         \x20   keyless:\n\
+         \x20     issuer: {ISSUER}\n\
+         \x20     subject: {SUBJECT}\n\
+         \x20 - image: {registry}/sandbox/*\n\
+         \x20   skip: true\n\
+         \x20 - image: {registry}/denied/*\n\
+         \x20   deny: true\n"
+    )
+}
+
+/// Writes the world's images under `registry` (`host[:port]`) into `sink`.
+pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
+    let s = Signers::new();
+    let mut cases = Vec::new();
+    let image = |sink: &mut dyn Sink, path: &str, content: &str| {
+        let name = format!("{registry}/{path}");
+        let r = reference(&name)?;
+        let d = publish::image(sink, &r, content.as_bytes())?;
+        Ok::<(String, Reference, Descriptor), FetchError>((name, r, d))
+    };
+    let mut case = |image: &str, allowed: bool, verified: bool, message: &str, about| {
+        cases.push(Case {
+            image: image.to_owned(),
+            allowed,
+            verified,
+            message: message.to_owned(),
+            about,
+        });
+    };
+
+    let (name, r, d) = image(sink, "signed/legacy:v1", "a keyless legacy signature")?;
+    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
+    case(
+        &name,
+        true,
+        true,
+        "verified via legacy signature (bundle verified true)",
+        "keyless .sig signature with a Rekor SET",
+    );
+
+    let (name, r, d) = image(sink, "signed/referrer:v1", "a bundle referrer")?;
+    let referrer = publish::bundle_referrer(sink, &r, &d, &s.bundle(&d.digest))?;
+    publish::referrers_index(sink, &r, &d.digest, std::slice::from_ref(&referrer))?;
+    case(
+        &name,
+        true,
+        true,
+        &format!("verified via bundle referrer with digest {}", referrer.digest),
+        "Sigstore bundle as an OCI referrer",
+    );
+
+    let (name, r, d) = image(sink, "signed/tagged:v1", "a bundle under the digest tag")?;
+    publish::tag_bundles(sink, &r, &d.digest, &[s.bundle(&d.digest)])?;
+    case(&name, true, true, "verified via bundle", "Sigstore bundle under sha256-<hex>");
+
+    let (name, r, d) = image(sink, "keyed/tool:v1", "a key signature")?;
+    publish::legacy_signatures(sink, &r, &d.digest, &[s.key_legacy(r.repository(), &d.digest)])?;
+    case(
+        &name,
+        true,
+        true,
+        "verified via legacy signature (bundle verified false)",
+        "signed with the policy's public key, no log entry",
+    );
+
+    let name = format!("{registry}/sandbox/scratch:v1");
+    case(
+        &name,
+        true,
+        false,
+        "verification skipped by matched rule (0003)",
+        "skip rule: nothing fetched",
+    );
+    let name = format!("{registry}/denied/app:v1");
+    case(
+        &name,
+        false,
+        false,
+        "verification denied by matched rule (0004)",
+        "deny rule: nothing fetched",
+    );
+    case(
+        "elsewhere.example/app:v1",
+        true,
+        false,
+        "no matched rule",
+        "no rule matches: admitted unverified, as in Talos",
+    );
+
+    let (name, r, d) = image(sink, "other-team/app:v1", "signed by the wrong identity")?;
+    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
+    case(
+        &name,
+        false,
+        false,
+        &format!("expected SAN `{OTHER_SUBJECT}`, got `{SUBJECT}`"),
+        "valid signature, wrong signer",
+    );
+
+    // A valid signature of signed/legacy:v1, copied onto another image.
+    let (_, legacy_ref, legacy_d) = image(sink, "signed/legacy:v1", "a keyless legacy signature")?;
+    let copied = s.keyless_legacy(legacy_ref.repository(), &legacy_d.digest);
+    let (name, r, d) = image(sink, "signed/moved:v1", "a signature moved from another image")?;
+    publish::legacy_signatures(sink, &r, &d.digest, &[copied])?;
+    case(
+        &name,
+        false,
+        false,
+        "the signature is for another image",
+        "signature copied from signed/legacy",
+    );
+
+    let (name, _, _) = image(sink, "signed/unsigned:v1", "never signed")?;
+    case(&name, false, false, "no signatures found", "no signature anywhere");
+
+    let (_, r, d) = image(sink, "signed/repointed:v1", "the image that was signed")?;
+    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
+    let (name, _, _) = image(sink, "signed/repointed:v1", "pushed over the tag after signing")?;
+    case(
+        &name,
+        false,
+        false,
+        "no signatures found",
+        "tag moved to an unsigned image after signing",
+    );
+
+    let key_pem = testpki::pem("PUBLIC KEY", &testpki::spki(&s.key));
+    Ok(World {
+        policy: policy(registry, &key_pem),
+        trusted_root: s.pki.trusted_root().to_string().into_bytes(),
+        cases,
+    })
+}

@@ -1,0 +1,56 @@
+//! `sigward-demo --out DIR [--registry HOST]`: writes the demo world: an OCI
+//! layout of signed and unsigned images (`DIR/layout`), the policy
+//! (`DIR/policy.yaml`), the trusted root of its private PKI
+//! (`DIR/trusted_root.json`) and the images to ask about (`DIR/images.txt`,
+//! one per line, with what each shows).
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sigward_host::oci::layout::Layout;
+
+#[derive(Parser)]
+#[command(name = "sigward-demo", about = "Write the offline demo's images, policy and trusted root")]
+struct Args {
+    /// Where to write the layout, policy, trusted root and image list.
+    #[arg(long)]
+    out: PathBuf,
+    /// The registry name the images carry.
+    #[arg(long, default_value = "registry.demo.test")]
+    registry: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match write(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sigward-demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write(args: &Args) -> Result<(), String> {
+    let layout_dir = args.out.join("layout");
+    // A fresh layout each run: old tags must not linger.
+    if layout_dir.exists() {
+        std::fs::remove_dir_all(&layout_dir).map_err(|e| e.to_string())?;
+    }
+    let mut layout = Layout::create(&layout_dir).map_err(|e| e.to_string())?;
+    let world = sigward_demo::fill(&mut layout, &args.registry).map_err(|e| e.to_string())?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(args.out.join(name), bytes).map_err(|e| format!("{name}: {e}"))
+    };
+    write("policy.yaml", world.policy.as_bytes())?;
+    write("trusted_root.json", &world.trusted_root)?;
+    let list: String = world
+        .cases
+        .iter()
+        .map(|c| format!("{}\t{}\n", c.image, c.about))
+        .collect();
+    write("images.txt", list.as_bytes())?;
+    Ok(())
+}
