@@ -4,8 +4,10 @@
 // Tests fail by panicking; the workspace's bans on it are for product code.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod corpus;
 pub mod registry_server;
 pub mod table;
+pub use corpus::{StoredSignature, containers_image_fixtures, stored_signature};
 pub use sigward_testpki as testpki;
 
 use std::path::PathBuf;
@@ -146,45 +148,6 @@ pub fn conformance_root(case: &ConformanceCase) -> Vec<u8> {
         let path = shared_dir().join("conformance").join(&case["trusted_root"]);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
-}
-
-/// One legacy signature layer as containers/image stores it in a file:
-/// `"\0sigstore-json\n"` then `{mimeType, payload (base64), annotations}`.
-pub struct StoredSignature {
-    pub media_type: String,
-    pub payload: Vec<u8>,
-    pub annotations: Vec<(String, String)>,
-}
-
-/// Reads a `signature-N` file of the shared containers-image corpus.
-pub fn stored_signature(path: &std::path::Path) -> StoredSignature {
-    use base64::Engine as _;
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json = bytes
-        .strip_prefix(b"\x00sigstore-json\n")
-        .unwrap_or_else(|| panic!("{} is not a stored sigstore signature", path.display()));
-    let value: serde_json::Value = serde_json::from_slice(json).unwrap();
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(value["payload"].as_str().unwrap())
-        .unwrap();
-    let annotations = value["annotations"]
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    StoredSignature {
-        media_type: value["mimeType"].as_str().unwrap_or_default().to_owned(),
-        payload,
-        annotations,
-    }
-}
-
-/// `../shared/corpus/containers-image/signature/fixtures`.
-pub fn containers_image_fixtures() -> PathBuf {
-    shared_dir().join("corpus/containers-image/signature/fixtures")
 }
 
 /// `sha256:<hex>` of `bytes`.

@@ -22,7 +22,8 @@ pub struct RegistryServer {
 impl RegistryServer {
     pub fn start() -> Self {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("sigward-registry-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sigward-registry-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",

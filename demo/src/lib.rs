@@ -174,16 +174,30 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         &name,
         true,
         true,
-        &format!("verified via bundle referrer with digest {}", referrer.digest),
+        &format!(
+            "verified via bundle referrer with digest {}",
+            referrer.digest
+        ),
         "Sigstore bundle as an OCI referrer",
     );
 
     let (name, r, d) = image(sink, "signed/tagged:v1", "a bundle under the digest tag")?;
     publish::tag_bundles(sink, &r, &d.digest, &[s.bundle(&d.digest)])?;
-    case(&name, true, true, "verified via bundle", "Sigstore bundle under sha256-<hex>");
+    case(
+        &name,
+        true,
+        true,
+        "verified via bundle",
+        "Sigstore bundle under sha256-<hex>",
+    );
 
     let (name, r, d) = image(sink, "keyed/tool:v1", "a key signature")?;
-    publish::legacy_signatures(sink, &r, &d.digest, &[s.key_legacy(r.repository(), &d.digest)])?;
+    publish::legacy_signatures(
+        sink,
+        &r,
+        &d.digest,
+        &[s.key_legacy(r.repository(), &d.digest)],
+    )?;
     case(
         &name,
         true,
@@ -230,7 +244,11 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     // A valid signature of signed/legacy:v1, copied onto another image.
     let (_, legacy_ref, legacy_d) = image(sink, "signed/legacy:v1", "a keyless legacy signature")?;
     let copied = s.keyless_legacy(legacy_ref.repository(), &legacy_d.digest);
-    let (name, r, d) = image(sink, "signed/moved:v1", "a signature moved from another image")?;
+    let (name, r, d) = image(
+        sink,
+        "signed/moved:v1",
+        "a signature moved from another image",
+    )?;
     publish::legacy_signatures(sink, &r, &d.digest, &[copied])?;
     case(
         &name,
@@ -241,12 +259,22 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     );
 
     let (name, _, _) = image(sink, "signed/unsigned:v1", "never signed")?;
-    case(&name, false, false, "no signatures found", "no signature anywhere");
+    case(
+        &name,
+        false,
+        false,
+        "no signatures found",
+        "no signature anywhere",
+    );
 
     let (_, r, d) = image(sink, "signed/repointed:v1", "the image that was signed")?;
     let layer = s.keyless_legacy(r.repository(), &d.digest);
     publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
-    let (name, _, _) = image(sink, "signed/repointed:v1", "pushed over the tag after signing")?;
+    let (name, _, _) = image(
+        sink,
+        "signed/repointed:v1",
+        "pushed over the tag after signing",
+    )?;
     case(
         &name,
         false,

@@ -12,7 +12,10 @@ use clap::Parser;
 use sigward_host::oci::layout::Layout;
 
 #[derive(Parser)]
-#[command(name = "sigward-demo", about = "Write the offline demo's images, policy and trusted root")]
+#[command(
+    name = "sigward-demo",
+    about = "Write the offline demo's images, policy and trusted root"
+)]
 struct Args {
     /// Where to write the layout, policy, trusted root and image list.
     #[arg(long)]

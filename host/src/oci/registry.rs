@@ -276,17 +276,23 @@ impl Store for Registry {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError> {
         let what = format!("referrers of {}", subject.whole());
         // `pull_referrers` falls back to the referrers tag by itself.
-        let index: OciImageIndex = self.run(&what, async {
+        let index: Option<OciImageIndex> = self.run(&what, async {
             // Authenticate first: the referrers call reuses the stored token.
             let auth = auth_for(subject.resolve_registry());
             self.client
                 .store_auth_if_needed(subject.resolve_registry(), &auth)
                 .await;
-            self.client
-                .pull_referrers(subject, None)
-                .await
-                .map_err(|e| classify(&what, e))
+            match self.client.pull_referrers(subject, None).await {
+                Ok(index) => Ok(Some(index)),
+                // Its own fallback found an image manifest at the referrers
+                // tag: that is the bundle tag, which the caller reads next.
+                Err(OciDistributionError::SpecViolationError(_)) => Ok(None),
+                Err(e) => Err(classify(&what, e)),
+            }
         })?;
+        let Some(index) = index else {
+            return Ok(None);
+        };
         if index.manifests.len() > limits::SIGNATURES {
             return Err(FetchError::TooMany {
                 what: "referrers".to_owned(),

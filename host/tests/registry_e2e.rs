@@ -1,0 +1,320 @@
+//! End to end: `sigward verify` against a real OCI registry on loopback
+//! (Debian's docker-registry, the CNCF distribution registry) and against an
+//! OCI layout filled the same way. Each test starts its own registry.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../tests/corpus.rs"]
+mod corpus;
+#[path = "../../tests/registry_server.rs"]
+mod registry_server;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sigward_demo::World;
+use sigward_host::oci::layout::Layout;
+use sigward_host::oci::publish::{self, LegacyLayer, Sink};
+use sigward_host::oci::registry::{Options, Registry};
+use sigward_host::oci::{DOCKER_MANIFEST, Reference, sha256_digest};
+
+use registry_server::{RegistryServer, free_port, silent_server};
+
+struct Run {
+    code: i32,
+    /// Decisions by image.
+    decisions: HashMap<String, Value>,
+    stderr: String,
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sigward-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn verify(dir: &Path, extra: &[&str], images: &[String]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigward"))
+        .arg("verify")
+        .arg("--policy")
+        .arg(dir.join("policy.yaml"))
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .args(["--output", "json"])
+        .args(extra)
+        .args(images)
+        .env(
+            "SIGWARD_CACHE_DIR",
+            std::env::temp_dir().join("sigward-e2e-cache"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let decisions = stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["image"].as_str().unwrap().to_owned(), v)
+        })
+        .collect();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        decisions,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn registry_client(address: &str) -> Registry {
+    let probe: Reference = format!("{address}/probe:v1").parse().unwrap();
+    Registry::new([&probe], Options::default()).unwrap()
+}
+
+fn write_inputs(dir: &Path, policy: &str, root: &[u8]) {
+    std::fs::write(dir.join("policy.yaml"), policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), root).unwrap();
+}
+
+/// Every case of the world gets the decision SPEC §4 prescribes.
+fn check_world(world: &World, run: &Run, source: &str) {
+    assert_eq!(
+        run.code, 1,
+        "{source}: some images are refused: {}",
+        run.stderr
+    );
+    for case in &world.cases {
+        let d = run
+            .decisions
+            .get(&case.image)
+            .unwrap_or_else(|| panic!("{source}: no decision for {}", case.image));
+        let message = d["message"].as_str().unwrap_or_default();
+        assert_eq!(d["allowed"], case.allowed, "{source} {}: {d}", case.image);
+        assert_eq!(d["verified"], case.verified, "{source} {}: {d}", case.image);
+        assert!(
+            message.contains(&case.message),
+            "{source} {}: expected `{}` in `{message}`",
+            case.image,
+            case.message
+        );
+        assert!(d["trace"].as_array().is_some_and(|t| !t.is_empty()));
+        if case.verified {
+            let digest_ref = d["digest_ref"].as_str().unwrap();
+            assert!(digest_ref.contains("@sha256:"), "{digest_ref}");
+            let trace = d["trace"].as_array().unwrap();
+            assert!(
+                trace
+                    .iter()
+                    .any(|c| c["check"] == "fetch.resolve" && c["outcome"] == "passed")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_world_decides_alike_from_a_registry_and_a_layout() {
+    let server = RegistryServer::start();
+    let mut registry = registry_client(&server.address);
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    let dir = scratch("world");
+    write_inputs(&dir, &world.policy, &world.trusted_root);
+    let images: Vec<String> = world.cases.iter().map(|c| c.image.clone()).collect();
+
+    let from_registry = verify(&dir, &[], &images);
+    check_world(&world, &from_registry, "registry");
+
+    let mut layout = Layout::create(&dir.join("layout")).unwrap();
+    let again = sigward_demo::fill(&mut layout, &server.address).unwrap();
+    assert_eq!(again.policy, world.policy);
+    let layout_arg = dir.join("layout").display().to_string();
+    let from_layout = verify(&dir, &["--oci-layout", &layout_arg], &images);
+    check_world(&world, &from_layout, "layout");
+
+    // The same bytes, so the same digests, in both stores.
+    for image in &images {
+        assert_eq!(
+            from_registry.decisions[image]["digest_ref"],
+            from_layout.decisions[image]["digest_ref"]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real legacy signatures of the containers-image corpus, pushed under
+/// a relocated name: they verify on the mirror. The registry refuses the
+/// image manifests themselves (their layers are not in the corpus), so
+/// there the image is named by digest; the layout holds the manifest too
+/// and is asked by tag.
+#[test]
+fn real_signatures_verify_on_a_mirror() {
+    let server = RegistryServer::start();
+    let fixtures = corpus::containers_image_fixtures();
+    let address = &server.address;
+    let cases = [
+        (
+            "dir-img-cosign-fulcio-rekor-valid",
+            "mirror/keyless",
+            "true",
+        ),
+        ("dir-img-cosign-key-rekor-valid", "mirror/key-rekor", "true"),
+        ("dir-img-cosign-valid", "mirror/key", "false"),
+    ];
+    let key = |name: &str| std::fs::read_to_string(fixtures.join(name)).unwrap();
+    let indent =
+        |pem: String| -> String { pem.lines().map(|l| format!("        {l}\n")).collect() };
+    let policy = format!(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n\
+         \x20 - image: {address}/mirror/keyless\n    keyless:\n      issuer: https://github.com/login/oauth\n      subject: mitr@redhat.com\n\
+         \x20 - image: {address}/mirror/key-rekor\n    publicKey:\n      certificate: |\n{}\
+         \x20 - image: {address}/mirror/key\n    publicKey:\n      certificate: |\n{}",
+        indent(key("cosign2.pub")),
+        indent(key("cosign.pub"))
+    );
+    let dir = scratch("mirror");
+    let root =
+        std::fs::read(fixtures.join("../../../root-signing/targets/trusted_root.json")).unwrap();
+    write_inputs(&dir, &policy, &root);
+
+    let mut registry = registry_client(address);
+    let mut layout = Layout::create(&dir.join("layout")).unwrap();
+    let mut by_digest = Vec::new();
+    let mut by_tag = Vec::new();
+    for (fixture, repo, _) in cases {
+        let manifest = std::fs::read(fixtures.join(fixture).join("manifest.json")).unwrap();
+        let digest = sha256_digest(&manifest);
+        let mut layers = Vec::new();
+        for n in 1.. {
+            let path = fixtures.join(fixture).join(format!("signature-{n}"));
+            if !path.exists() {
+                break;
+            }
+            let s = corpus::stored_signature(&path);
+            assert_eq!(s.media_type, sigward_host::oci::SIMPLE_SIGNING);
+            layers.push(LegacyLayer {
+                payload: s.payload,
+                annotations: s.annotations,
+            });
+        }
+        let tagged: Reference = format!("{address}/{repo}:v1").parse().unwrap();
+        publish::legacy_signatures(&mut registry, &tagged, &digest, &layers).unwrap();
+        publish::legacy_signatures(&mut layout, &tagged, &digest, &layers).unwrap();
+        Sink::put_manifest(&mut layout, &tagged, &manifest, DOCKER_MANIFEST).unwrap();
+        by_digest.push(format!("{address}/{repo}@{digest}"));
+        by_tag.push(tagged.whole());
+    }
+    let layout_arg = dir.join("layout").display().to_string();
+    for (run, images) in [
+        (verify(&dir, &[], &by_digest), &by_digest),
+        (
+            verify(&dir, &["--oci-layout", &layout_arg], &by_tag),
+            &by_tag,
+        ),
+    ] {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for (image, (_, _, set)) in images.iter().zip(cases) {
+            let d = &run.decisions[image];
+            assert_eq!(d["allowed"], true, "{d}");
+            assert_eq!(
+                d["message"],
+                format!("verified via legacy signature (bundle verified {set})")
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A registry that is down or hangs refuses the image with the reason;
+/// a skip rule fetches nothing, so it still admits.
+#[test]
+fn unreachable_registries_refuse() {
+    let dir = scratch("down");
+    let world = sigward_demo::fill(
+        &mut Layout::create(&dir.join("unused")).unwrap(),
+        "127.0.0.1:1",
+    )
+    .unwrap();
+    write_inputs(&dir, &world.policy, &world.trusted_root);
+    for (address, reason) in [
+        (format!("127.0.0.1:{}", free_port()), "cannot fetch"),
+        (silent_server(), "cannot fetch"),
+    ] {
+        let policy = world.policy.replace("127.0.0.1:1", &address);
+        std::fs::write(dir.join("policy.yaml"), policy).unwrap();
+        let signed = format!("{address}/signed/app:v1");
+        let skipped = format!("{address}/sandbox/app:v1");
+        let run = verify(
+            &dir,
+            &["--timeout", "2"],
+            &[signed.clone(), skipped.clone()],
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let d = &run.decisions[&signed];
+        assert_eq!(d["allowed"], false);
+        let message = d["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("image verification failed: fetch.resolve: ")
+                && message.contains(reason),
+            "{message}"
+        );
+        assert_eq!(run.decisions[&skipped]["allowed"], true);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Oversized manifests and blobs, and too many layers, are refused before
+/// they reach the component.
+#[test]
+fn oversized_signatures_are_refused() {
+    let server = RegistryServer::start();
+    let address = &server.address;
+    let mut registry = registry_client(address);
+    let world = sigward_demo::fill(&mut registry, address).unwrap();
+    let dir = scratch("oversized");
+    write_inputs(&dir, &world.policy, &world.trusted_root);
+    let layer = |payload: Vec<u8>, annotation: usize| LegacyLayer {
+        payload,
+        annotations: vec![(
+            "dev.cosignproject.cosign/signature".to_owned(),
+            "A".repeat(annotation),
+        )],
+    };
+    let cases: [(&str, Vec<LegacyLayer>, &str); 3] = [
+        (
+            "signed/big-manifest:v1",
+            vec![layer(b"{}".to_vec(), 200 * 1024)],
+            "at most 131072 allowed",
+        ),
+        (
+            "signed/big-blob:v1",
+            vec![layer(vec![b' '; 2 * 1024 * 1024], 4)],
+            "at most 1048576 allowed",
+        ),
+        (
+            "signed/many-layers:v1",
+            (0..101)
+                .map(|i| layer(format!("{i}").into_bytes(), 4))
+                .collect(),
+            "101 entries in the signature tag's manifest, at most 100 allowed",
+        ),
+    ];
+    let mut images = Vec::new();
+    for (path, layers, _) in &cases {
+        let image: Reference = format!("{address}/{path}").parse().unwrap();
+        let d = publish::image(&mut registry, &image, path.as_bytes()).unwrap();
+        publish::legacy_signatures(&mut registry, &image, &d.digest, layers).unwrap();
+        images.push(image.whole());
+    }
+    let run = verify(&dir, &[], &images);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for (image, (_, _, reason)) in images.iter().zip(&cases) {
+        let d = &run.decisions[image];
+        assert_eq!(d["allowed"], false, "{d}");
+        let message = d["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("image verification failed: fetch.legacy-tag: ")
+                && message.contains(reason),
+            "{image}: {message}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
