@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for sigward, then runs a justfile recipe:
-#   bash bootstrap.sh demo    # the main job: check the example policies, match images
+#   bash bootstrap.sh demo    # the main job: sign images offline, verify them under a policy
 #   bash bootstrap.sh test    # the test suite
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
-# and `just` (from PyPI, into .tools/). Everything else comes from crates.io.
+# `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
+# (the real registry the end-to-end tests start). Crates come from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,5 +20,12 @@ if ! command -v just >/dev/null && [ ! -x .tools/bin/just ]; then
         || cargo install --locked --root .tools just
 fi
 export PATH="$PWD/.tools/bin:$PATH"
+
+if [ "${1:-demo}" = test ] && ! command -v docker-registry >/dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry >/dev/null
+fi
 
 exec just "${@:-demo}"

@@ -12,23 +12,33 @@ default:
 build:
     cargo test --locked --workspace --no-run --quiet
 
-# The main job, offline: check every example policy, then match a day's images.
+# The main job, offline: a private PKI signs images into an OCI layout, and
+# `sigward verify` judges them under a policy. Then the example policies.
 demo: build
     #!/usr/bin/env bash
     set -euo pipefail
-    echo "== sigward component"
+    out=target/demo
+    echo "== sigward-demo: a private test PKI (CA, log, CT log) signs images into $out/layout"
+    target/debug/sigward-demo --out "$out"
+    echo "   policy: $out/policy.yaml   trusted root: $out/trusted_root.json"
+    echo; echo "== the images, and what each one shows"
+    sed 's/\t/   # /' "$out/images.txt"
+    verify=({{bin}} verify --policy "$out/policy.yaml" --trusted-root "$out/trusted_root.json" --oci-layout "$out/layout")
+    echo; echo "== sigward verify --policy $out/policy.yaml --oci-layout $out/layout IMAGE..."
+    status=0
+    "${verify[@]}" $(cut -f1 "$out/images.txt") || status=$?
+    echo "(exit $status: some images are refused, as this demo intends)"
+    test "$status" -eq 1
+    echo; echo "== one decision as JSON, with its trace"
+    "${verify[@]}" --output json registry.demo.test/signed/legacy:v1
+    echo; echo "== sigward component"
     {{bin}} component
     for policy in policies/*; do
         echo; echo "== sigward check $policy"
         {{bin}} check "$policy"
     done
-    images=$(grep -v '^#' demo/images.txt)
-    for policy in policies/talos-open.yaml policies/talos-skip.yaml; do
-        echo; echo "== sigward match --policy $policy"
-        {{bin}} match --policy "$policy" $images
-    done
-    echo; echo "== the same, as JSON (one object per image)"
-    {{bin}} match --policy policies/talos-skip.yaml --output json $images
+    echo; echo "== sigward match --policy policies/talos-open.yaml (no fetching: which rule, which action)"
+    {{bin}} match --policy policies/talos-open.yaml $(grep -v '^#' demo/match-images.txt)
 
 # The whole test suite: core unit tests, native-vs-component tables, CLI tests.
 test:
