@@ -1,5 +1,6 @@
-//! `sigward-demo --out DIR [--registry HOST]`: writes the demo world: an OCI
-//! layout of signed and unsigned images (`DIR/layout`), the policy
+//! `sigward-demo --out DIR [--registry HOST] [--push]`: writes the demo
+//! world: an OCI layout of signed and unsigned images (`DIR/layout`), or
+//! with `--push` the same images in the registry HOST itself, the policy
 //! (`DIR/policy.yaml`), the trusted root of its private PKI
 //! (`DIR/trusted_root.json`) and the images to ask about (`DIR/images.txt`,
 //! one per line, with what each shows).
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sigward_host::oci::layout::Layout;
+use sigward_host::oci::registry::{Options, Registry};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +25,10 @@ struct Args {
     /// The registry name the images carry.
     #[arg(long, default_value = "registry.demo.test")]
     registry: String,
+    /// Push the images to the registry named by --registry (plain HTTP if it
+    /// is on loopback) instead of writing a layout.
+    #[arg(long)]
+    push: bool,
 }
 
 fn main() -> ExitCode {
@@ -37,13 +43,20 @@ fn main() -> ExitCode {
 }
 
 fn write(args: &Args) -> Result<(), String> {
-    let layout_dir = args.out.join("layout");
-    // A fresh layout each run: old tags must not linger.
-    if layout_dir.exists() {
-        std::fs::remove_dir_all(&layout_dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    let world = if args.push {
+        let mut registry = Registry::new(Options::default()).map_err(|e| e.to_string())?;
+        sigward_demo::fill(&mut registry, &args.registry)
+    } else {
+        let layout_dir = args.out.join("layout");
+        // A fresh layout each run: old tags must not linger.
+        if layout_dir.exists() {
+            std::fs::remove_dir_all(&layout_dir).map_err(|e| e.to_string())?;
+        }
+        let mut layout = Layout::create(&layout_dir).map_err(|e| e.to_string())?;
+        sigward_demo::fill(&mut layout, &args.registry)
     }
-    let mut layout = Layout::create(&layout_dir).map_err(|e| e.to_string())?;
-    let world = sigward_demo::fill(&mut layout, &args.registry).map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?;
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(args.out.join(name), bytes).map_err(|e| format!("{name}: {e}"))
     };

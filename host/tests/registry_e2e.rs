@@ -66,9 +66,8 @@ fn verify(dir: &Path, extra: &[&str], images: &[String]) -> Run {
     }
 }
 
-fn registry_client(address: &str) -> Registry {
-    let probe: Reference = format!("{address}/probe:v1").parse().unwrap();
-    Registry::new([&probe], Options::default()).unwrap()
+fn registry_client() -> Registry {
+    Registry::new(Options::default()).unwrap()
 }
 
 fn write_inputs(dir: &Path, policy: &str, root: &[u8]) {
@@ -114,7 +113,7 @@ fn check_world(world: &World, run: &Run, source: &str) {
 #[test]
 fn the_world_decides_alike_from_a_registry_and_a_layout() {
     let server = RegistryServer::start();
-    let mut registry = registry_client(&server.address);
+    let mut registry = registry_client();
     let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
     let dir = scratch("world");
     write_inputs(&dir, &world.policy, &world.trusted_root);
@@ -175,7 +174,7 @@ fn real_signatures_verify_on_a_mirror() {
         std::fs::read(fixtures.join("../../../root-signing/targets/trusted_root.json")).unwrap();
     write_inputs(&dir, &policy, &root);
 
-    let mut registry = registry_client(address);
+    let mut registry = registry_client();
     let mut layout = Layout::create(&dir.join("layout")).unwrap();
     let mut by_digest = Vec::new();
     let mut by_tag = Vec::new();
@@ -267,7 +266,7 @@ fn unreachable_registries_refuse() {
 fn oversized_signatures_are_refused() {
     let server = RegistryServer::start();
     let address = &server.address;
-    let mut registry = registry_client(address);
+    let mut registry = registry_client();
     let world = sigward_demo::fill(&mut registry, address).unwrap();
     let dir = scratch("oversized");
     write_inputs(&dir, &world.policy, &world.trusted_root);

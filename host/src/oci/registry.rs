@@ -3,6 +3,7 @@
 //! `config.json`), HTTPS, and plain HTTP for loopback registries or ones
 //! named insecure. Every request runs under a deadline.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -44,9 +45,10 @@ pub fn is_loopback(registry: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// A registry client: one per process, shared by every image.
+/// Registry clients: one per registry host, made on first use, so that each
+/// host gets its own protocol (HTTP for loopback and insecure ones).
 pub struct Registry {
-    client: Client,
+    clients: HashMap<String, Client>,
     runtime: tokio::runtime::Runtime,
     options: Options,
 }
@@ -60,25 +62,9 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A client for the registries of `images`: loopback ones and those in
-    /// `options.insecure` over HTTP, the rest over HTTPS.
-    pub fn new<'a>(
-        images: impl IntoIterator<Item = &'a Reference>,
-        options: Options,
-    ) -> Result<Self, FetchError> {
-        let mut plain = options.insecure.clone();
-        plain.extend(
-            images
-                .into_iter()
-                .map(|i| i.registry().to_owned())
-                .filter(|r| is_loopback(r)),
-        );
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(plain),
-            read_timeout: Some(options.timeout),
-            connect_timeout: Some(options.timeout),
-            ..ClientConfig::default()
-        };
+    /// A store over every registry an image names: loopback ones and those
+    /// in `options.insecure` over HTTP, the rest over HTTPS.
+    pub fn new(options: Options) -> Result<Self, FetchError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -87,10 +73,32 @@ impl Registry {
                 reason: e.to_string(),
             })?;
         Ok(Self {
-            client: Client::new(config),
+            clients: HashMap::new(),
             runtime,
             options,
         })
+    }
+
+    /// The client for `image`'s registry.
+    fn client(&mut self, image: &Reference) -> Client {
+        let registry = image.registry();
+        let options = &self.options;
+        self.clients
+            .entry(registry.to_owned())
+            .or_insert_with(|| {
+                let plain = is_loopback(registry) || options.insecure.iter().any(|r| r == registry);
+                Client::new(ClientConfig {
+                    protocol: if plain {
+                        ClientProtocol::Http
+                    } else {
+                        ClientProtocol::Https
+                    },
+                    read_timeout: Some(options.timeout),
+                    connect_timeout: Some(options.timeout),
+                    ..ClientConfig::default()
+                })
+            })
+            .clone()
     }
 
     /// Runs one request under the deadline.
@@ -113,11 +121,12 @@ impl Registry {
     }
 
     /// Writes a blob to `repository`.
-    pub fn put_blob(&self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
+    pub fn put_blob(&mut self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
         let digest = super::sha256_digest(bytes);
         let what = format!("blob {digest}");
+        let client = self.client(repository);
         self.run(&what, async {
-            self.client
+            client
                 .push_blob(repository, bytes.to_vec(), &digest)
                 .await
                 .map_err(|e| classify(&what, e))
@@ -127,7 +136,7 @@ impl Registry {
 
     /// Writes a manifest at `image`'s tag (or digest) and returns its digest.
     pub fn put_manifest(
-        &self,
+        &mut self,
         image: &Reference,
         bytes: &[u8],
         media_type: &str,
@@ -138,8 +147,9 @@ impl Registry {
                 what: what.clone(),
                 reason: e.to_string(),
             })?;
+        let client = self.client(image);
         self.run(&what, async {
-            self.client
+            client
                 .push_manifest_raw(image, bytes.to_vec(), content_type)
                 .await
                 .map_err(|e| classify(&what, e))
@@ -201,8 +211,9 @@ impl Store for Registry {
         }
         let what = format!("manifest {}", image.whole());
         let auth = auth_for(image.resolve_registry());
+        let client = self.client(image);
         self.run(&what, async {
-            self.client
+            client
                 .fetch_manifest_digest(image, &auth)
                 .await
                 .map_err(|e| classify(&what, e))
@@ -212,8 +223,9 @@ impl Store for Registry {
     fn manifest(&mut self, image: &Reference) -> Result<(Vec<u8>, String), FetchError> {
         let what = format!("manifest {}", image.whole());
         let auth = auth_for(image.resolve_registry());
+        let client = self.client(image);
         let (bytes, digest) = self.run(&what, async {
-            self.client
+            client
                 .pull_manifest_raw(image, &auth, MANIFEST_TYPES)
                 .await
                 .map_err(|e| classify(&what, e))
@@ -245,9 +257,9 @@ impl Store for Registry {
                 max,
             });
         }
+        let client = self.client(repository);
         let bytes = self.run(&what, async {
-            let mut stream = self
-                .client
+            let mut stream = client
                 .pull_blob_stream(repository, descriptor.digest.as_str())
                 .await
                 .map_err(|e| classify(&what, e))?;
@@ -276,13 +288,14 @@ impl Store for Registry {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError> {
         let what = format!("referrers of {}", subject.whole());
         // `pull_referrers` falls back to the referrers tag by itself.
+        let client = self.client(subject);
         let index: Option<OciImageIndex> = self.run(&what, async {
             // Authenticate first: the referrers call reuses the stored token.
             let auth = auth_for(subject.resolve_registry());
-            self.client
+            client
                 .store_auth_if_needed(subject.resolve_registry(), &auth)
                 .await;
-            match self.client.pull_referrers(subject, None).await {
+            match client.pull_referrers(subject, None).await {
                 Ok(index) => Ok(Some(index)),
                 // Its own fallback found an image manifest at the referrers
                 // tag: that is the bundle tag, which the caller reads next.
