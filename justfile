@@ -54,6 +54,16 @@ lint:
 component file="sigward.wasm": build
     {{bin}} component --write {{file}}
 
-# Timings quoted in the notes: compile, load, warm match, whole process.
-timing:
-    cargo bench --locked -p sigward-host --bench timing --profile dev
+# The benchmark: sigward (component and native) against sigstore-python and
+# sigstore-js on the same bundles, matching, the boundary, start-up, size and
+# memory. Installs the peers under target/bench, writes BENCHMARKS.md.
+bench: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p target/bench/js
+    python3 -m venv target/bench/py
+    target/bench/py/bin/pip install --quiet --disable-pip-version-check -r bench/peers/requirements.txt
+    cp bench/peers/package.json bench/peers/sigstore_js.mjs target/bench/js/
+    (cd target/bench/js && npm install --silent --no-audit --no-fund)
+    cargo bench --locked -p sigward-host --bench bench --profile dev -- \
+        --python target/bench/py/bin/python --js target/bench/js/sigstore_js.mjs --out BENCHMARKS.md

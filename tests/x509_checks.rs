@@ -165,3 +165,55 @@ fn chain_errors_name_the_check_and_the_times() {
     );
     assert!(matches!(wrong, Err(ChainError::WrongPurpose { .. })));
 }
+
+/// The links between an authority's own certificates are checked once, when
+/// the root loads; a link that does not hold is never taken as checked.
+#[test]
+fn authority_links_are_checked_once_and_a_forged_one_never_passes() {
+    use sigward_tests::testpki::{self, ISSUER, Pki, T0};
+    let pki = Pki::new(T0 + 86_400 * 365);
+    let root = TrustedRoot::parse(pki.trusted_root().to_string().as_bytes()).unwrap();
+    assert_eq!(root.certificate_authorities[0].signed_by_next, vec![true]);
+    let production = TrustedRoot::parse(&production_trusted_root()).unwrap();
+    for ca in &production.certificate_authorities {
+        assert_eq!(ca.signed_by_next.len(), ca.chain.len().saturating_sub(1));
+        assert!(ca.signed_by_next.iter().all(|&linked| linked), "{}", ca.uri);
+    }
+
+    // An impostor intermediate, under the right names, listed above the real root.
+    let impostor = Pki::with_ca_keys(31, 32, T0 + 86_400 * 365);
+    let mut forged = pki.trusted_root();
+    forged["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"] =
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &impostor.intermediate,
+        )
+        .into();
+    let forged = TrustedRoot::parse(forged.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        forged.certificate_authorities[0].signed_by_next,
+        vec![false]
+    );
+    let leaf = impostor.leaf(&testpki::key(20), Some(ISSUER), 1);
+    let refused = chain::verify(
+        &leaf,
+        &[],
+        &forged.certificate_authorities,
+        T0 + 60,
+        Purpose::CodeSigning,
+    );
+    assert!(
+        matches!(&refused, Err(ChainError::NoPath { reasons, .. }) if reasons.iter().any(|r| r.contains("did not sign"))),
+        "{refused:?}"
+    );
+    // The genuine chain still verifies through the checked link.
+    let genuine = pki.leaf(&testpki::key(20), Some(ISSUER), 1);
+    chain::verify(
+        &genuine,
+        &[],
+        &root.certificate_authorities,
+        T0 + 60,
+        Purpose::CodeSigning,
+    )
+    .unwrap();
+}

@@ -5,7 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
+};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -78,11 +80,53 @@ fn setup(e: impl fmt::Display) -> HostError {
     HostError::Setup(format!("{e:#}"))
 }
 
+/// A store's limits, and the most linear memory its instance has asked for.
+pub struct Limiter {
+    limits: StoreLimits,
+    peak_memory: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// The engine and the compiled, pre-instantiated component. Create once.
 pub struct Runtime {
     engine: Engine,
     component: Component,
-    pre: bindings::SigwardPre<StoreLimits>,
+    pre: bindings::SigwardPre<Limiter>,
     limits: Limits,
 }
 
@@ -101,7 +145,7 @@ impl Runtime {
         }
         let engine = Engine::new(&config).map_err(setup)?;
         let component = Component::new(&engine, COMPONENT).map_err(setup)?;
-        let linker = Linker::<StoreLimits>::new(&engine);
+        let linker = Linker::<Limiter>::new(&engine);
         let instance_pre = linker.instantiate_pre(&component).map_err(setup)?;
         let pre = bindings::SigwardPre::new(instance_pre).map_err(setup)?;
         Ok(Self {
@@ -139,12 +183,18 @@ impl Runtime {
             .collect()
     }
 
-    fn instantiate(&self) -> Result<(Store<StoreLimits>, bindings::Sigward), HostError> {
+    fn instantiate(&self) -> Result<(Store<Limiter>, bindings::Sigward), HostError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
             .build();
-        let mut store = Store::new(&self.engine, limits);
-        store.limiter(|limits| limits);
+        let mut store = Store::new(
+            &self.engine,
+            Limiter {
+                limits,
+                peak_memory: 0,
+            },
+        );
+        store.limiter(|limiter| limiter);
         store.set_fuel(self.limits.fuel_per_call).map_err(setup)?;
         let bindings = self.pre.instantiate(&mut store).map_err(setup)?;
         Ok((store, bindings))
@@ -209,7 +259,7 @@ pub struct TrustedRootHandle(ResourceAny);
 
 /// A loaded policy in its own instance. Calls reuse the parsed policy.
 pub struct PolicySession {
-    store: Store<StoreLimits>,
+    store: Store<Limiter>,
     bindings: bindings::Sigward,
     policy: ResourceAny,
     fuel_per_call: u64,
@@ -220,7 +270,7 @@ impl PolicySession {
     /// Runs one guest call with a fresh fuel budget. A trap poisons the session.
     fn call<T>(
         &mut self,
-        f: impl FnOnce(&mut Store<StoreLimits>, &bindings::Sigward, ResourceAny) -> wasmtime::Result<T>,
+        f: impl FnOnce(&mut Store<Limiter>, &bindings::Sigward, ResourceAny) -> wasmtime::Result<T>,
     ) -> Result<T, HostError> {
         if self.poisoned {
             return Err(HostError::Poisoned);
@@ -240,6 +290,12 @@ impl PolicySession {
                 .policy()
                 .call_warnings(store, policy)
         })
+    }
+
+    /// The most linear memory this session's instance has held, in bytes:
+    /// wasm memory only grows, so this is its peak.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.store.data().peak_memory
     }
 
     pub fn rule_count(&mut self) -> Result<u32, HostError> {

@@ -38,6 +38,11 @@ pub struct CertificateAuthority {
     pub uri: String,
     pub chain: Vec<Vec<u8>>,
     pub valid_for: ValidityWindow,
+    /// `signed_by_next[i]`: `chain[i]` carries a valid signature by
+    /// `chain[i + 1]`'s key. Checked once, when the root is loaded, so that
+    /// a path through the authority's own certificates costs no signature
+    /// check per verification. Nothing else about the link is cached.
+    pub signed_by_next: Vec<bool>,
 }
 
 /// `[start, end]` in Unix seconds; `end` is `None` when open-ended.
@@ -302,10 +307,18 @@ fn read_authority(
         }
     }
     let valid_for = read_window(raw.valid_for.as_ref(), &format!("{at}.validFor"), errors);
+    let signed_by_next = chain
+        .windows(2)
+        .map(|pair| match pair {
+            [child, issuer] => crate::x509::chain::signs(issuer, child),
+            _ => false,
+        })
+        .collect();
     Some(CertificateAuthority {
         uri: raw.uri.clone().unwrap_or_default(),
         chain,
         valid_for: valid_for?,
+        signed_by_next,
     })
 }
 

@@ -126,6 +126,23 @@ struct Candidate<'a> {
     der: &'a [u8],
     cert: X509Certificate<'a>,
     anchor: bool,
+    /// Its index in the authority's chain; none for shipped certificates.
+    position: Option<usize>,
+}
+
+/// An authority's own certificates, and which of their links were checked
+/// when the trusted root was loaded.
+#[derive(Clone, Copy)]
+struct Trusted<'t, 'a> {
+    candidates: &'t [Candidate<'a>],
+    signed_by_next: &'t [bool],
+}
+
+/// What `extend` needs to know of the certificate it finds an issuer for.
+#[derive(Clone, Copy)]
+struct Child<'c, 'a> {
+    cert: &'c X509Certificate<'a>,
+    position: Option<usize>,
 }
 
 /// Validates `leaf` at `time` for `purpose` against `authorities`.
@@ -151,6 +168,7 @@ pub fn verify(
             der,
             cert,
             anchor: false,
+            position: None,
         });
     }
 
@@ -168,18 +186,21 @@ pub fn verify(
                 der,
                 cert: parse(der, "a trusted-root certificate")?,
                 anchor: i == last,
+                position: Some(i),
             });
         }
         let mut path = vec![leaf.to_vec()];
-        match extend(
-            &leaf_cert,
-            &candidates,
-            &shipped,
-            time,
-            0,
-            &mut path,
-            &mut reasons,
-        ) {
+        // A timestamp authority's leaf is often the chain's own first one.
+        let leaf_position = (authority.chain.first().map(Vec::as_slice) == Some(leaf)).then_some(0);
+        let child = Child {
+            cert: &leaf_cert,
+            position: leaf_position,
+        };
+        let trusted = Trusted {
+            candidates: &candidates,
+            signed_by_next: &authority.signed_by_next,
+        };
+        match extend(child, trusted, &shipped, time, 0, &mut path, &mut reasons) {
             true => {
                 return Ok(VerifiedChain {
                     authority: index,
@@ -199,8 +220,8 @@ pub fn verify(
 /// Depth-first search for an issuer of `child`, then of that issuer, until an
 /// anchor. `cas_below` counts the CA certificates already under the next one.
 fn extend(
-    child: &X509Certificate<'_>,
-    trusted: &[Candidate<'_>],
+    child: Child<'_, '_>,
+    trusted: Trusted<'_, '_>,
     shipped: &[Candidate<'_>],
     time: i64,
     cas_below: u32,
@@ -211,20 +232,29 @@ fn extend(
         reasons.push(format!("path longer than {MAX_DEPTH} certificates"));
         return false;
     }
-    for candidate in trusted.iter().chain(shipped) {
-        if candidate.cert.subject().as_raw() != child.issuer().as_raw()
+    for candidate in trusted.candidates.iter().chain(shipped) {
+        if candidate.cert.subject().as_raw() != child.cert.issuer().as_raw()
             || path.iter().any(|p| p == candidate.der)
         {
             continue;
         }
-        if let Err(reason) = check_issuer(&candidate.cert, child, time, cas_below) {
+        let known_signed = match (child.position, candidate.position) {
+            (Some(i), Some(j)) => j == i + 1 && trusted.signed_by_next.get(i) == Some(&true),
+            _ => false,
+        };
+        if let Err(reason) =
+            check_issuer(&candidate.cert, child.cert, time, cas_below, known_signed)
+        {
             reasons.push(reason);
             continue;
         }
         path.push(candidate.der.to_vec());
         if candidate.anchor
             || extend(
-                &candidate.cert,
+                Child {
+                    cert: &candidate.cert,
+                    position: candidate.position,
+                },
                 trusted,
                 shipped,
                 time,
@@ -240,12 +270,14 @@ fn extend(
     false
 }
 
-/// Whether `issuer` may have issued `child` at `time`, and did.
+/// Whether `issuer` may have issued `child` at `time`, and did. With
+/// `known_signed` the signature was checked when the trusted root was loaded.
 fn check_issuer(
     issuer: &X509Certificate<'_>,
     child: &X509Certificate<'_>,
     time: i64,
     cas_below: u32,
+    known_signed: bool,
 ) -> Result<(), String> {
     let name = format!("issuer `{}`", issuer.subject());
     check_validity(issuer, &name, time).map_err(|e| e.to_string())?;
@@ -270,8 +302,19 @@ fn check_issuer(
     {
         return Err(format!("{name} may not sign certificates"));
     }
+    if known_signed {
+        return Ok(());
+    }
     verify_signature(issuer, child)
         .map_err(|e| format!("{name} did not sign `{}`: {e}", child.subject()))
+}
+
+/// Whether the certificate `issuer` (DER) signed the certificate `child`.
+pub fn signs(issuer: &[u8], child: &[u8]) -> bool {
+    match (parse(issuer, "issuer"), parse(child, "child")) {
+        (Ok(issuer), Ok(child)) => verify_signature(&issuer, &child).is_ok(),
+        _ => false,
+    }
 }
 
 /// Checks the certificate signature on `child` with `issuer`'s key.

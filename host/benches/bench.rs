@@ -1,0 +1,741 @@
+//! `just bench`: one run that measures sigward and its peers on the same
+//! inputs and writes `BENCHMARKS.md`. Medians with the 10th-90th percentile
+//! spread; nothing here is asserted, the figures are for reading.
+//!
+//! Arguments: `--python PYTHON` (with the `sigstore` package), `--js SCRIPT`
+//! (bench/peers/sigstore_js.mjs beside its node_modules), `--out FILE`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sigward_core::verify::{self as core_verify, bundle as core_bundle};
+use sigward_host::oci::layout::Layout;
+use sigward_host::runtime::{Artifact, KeylessIdentity, LegacySignature, Signature, Signer};
+use sigward_host::{Limits, Runtime};
+
+#[path = "../../tests/corpus.rs"]
+mod corpus;
+
+const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const ACTIONS: &str = "https://token.actions.githubusercontent.com";
+
+/// Median and spread of one measurement.
+#[derive(Clone, Copy)]
+struct Stat {
+    median: Duration,
+    p10: Duration,
+    p90: Duration,
+    n: usize,
+}
+
+impl Stat {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Self {
+            median: at(0.5),
+            p10: at(0.1),
+            p90: at(0.9),
+            n: samples.len(),
+        }
+    }
+
+    fn from_us(median: f64, p10: f64, p90: f64, n: usize) -> Self {
+        let d = |us: f64| Duration::from_secs_f64(us / 1e6);
+        Self {
+            median: d(median),
+            p10: d(p10),
+            p90: d(p90),
+            n,
+        }
+    }
+
+    fn cell(&self) -> String {
+        format!(
+            "{} ({}–{}, n={})",
+            fmt(self.median),
+            fmt(self.p10),
+            fmt(self.p90),
+            self.n
+        )
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1.0 {
+        format!("{:.0} ns", us * 1000.0)
+    } else if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> Stat {
+    Stat::of(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn shared() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    assert!(
+        dir.join("SPEC.md").is_file(),
+        "the benchmark needs ../shared"
+    );
+    dir
+}
+
+/// One verification case, as sigward and the peers are given it.
+struct Case {
+    name: &'static str,
+    bundle: PathBuf,
+    root: PathBuf,
+    /// Keyless identity, or a key file.
+    key: Option<PathBuf>,
+}
+
+fn cases() -> Vec<Case> {
+    let s = shared();
+    let dir = |case: &str| s.join("conformance/bundle-verify").join(case);
+    let production = s.join("corpus/root-signing/targets/trusted_root.json");
+    vec![
+        Case {
+            name: "happy-path-v0.3",
+            bundle: dir("happy-path-v0.3").join("bundle.sigstore.json"),
+            root: production.clone(),
+            key: None,
+        },
+        Case {
+            name: "rekor2-happy-path",
+            bundle: dir("rekor2-happy-path").join("bundle.sigstore.json"),
+            root: dir("rekor2-happy-path").join("trusted_root.json"),
+            key: None,
+        },
+        Case {
+            name: "managed-key-happy-path",
+            bundle: dir("managed-key-happy-path").join("bundle.sigstore.json"),
+            root: production,
+            key: Some(dir("managed-key-happy-path").join("key.pub")),
+        },
+    ]
+}
+
+struct Report {
+    text: String,
+    /// (target, measured, met)
+    targets: Vec<(String, String, bool)>,
+}
+
+impl Report {
+    fn section(&mut self, title: &str, intro: &str) {
+        println!("\n== {title}");
+        let _ = write!(self.text, "\n## {title}\n\n{intro}\n\n");
+    }
+
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        let _ = writeln!(self.text, "| {} |", header.join(" | "));
+        let _ = writeln!(
+            self.text,
+            "|{}|",
+            header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+        );
+        for row in rows {
+            println!("  {}", row.join("  "));
+            let _ = writeln!(self.text, "| {} |", row.join(" | "));
+        }
+    }
+
+    fn target(&mut self, target: &str, measured: String, met: bool) {
+        self.targets.push((target.to_owned(), measured, met));
+    }
+}
+
+/// sigward's own verification, in the component (warm instance, root loaded
+/// once) and natively in the core.
+fn verification(runtime: &Runtime, policy: &str, report: &mut Report) -> Vec<(String, Stat, Stat)> {
+    let artifact = std::fs::read(shared().join("conformance/bundle-verify/a.txt")).unwrap();
+    let mut out = Vec::new();
+    for case in cases() {
+        let root_json = std::fs::read(&case.root).unwrap();
+        let bundle = std::fs::read(&case.bundle).unwrap();
+        let mut session = runtime.load_policy(policy).unwrap().unwrap();
+        let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+        let key_pem = case
+            .key
+            .as_ref()
+            .map(|k| std::fs::read_to_string(k).unwrap());
+        let signer = match &key_pem {
+            Some(pem) => Signer::PublicKey(pem.clone()),
+            None => Signer::Keyless(KeylessIdentity {
+                issuer: ACTIONS.into(),
+                subject: Some(BEACON.into()),
+                subject_regex: None,
+            }),
+        };
+        let input = Artifact::Bytes(artifact.clone());
+        let mut once = || {
+            session
+                .verify_bundle(&bundle, &input, &signer, &root)
+                .unwrap()
+                .unwrap()
+        };
+        once();
+        let component = time(200, || drop(once()));
+
+        let core_root = sigward_core::TrustedRoot::parse(&root_json).unwrap();
+        let identity =
+            sigward_core::policy::KeylessIdentity::new(ACTIONS.into(), Some(BEACON.into()), None)
+                .unwrap();
+        let key = key_pem
+            .as_ref()
+            .map(|pem| sigward_core::public_key::PublicKey::from_pem(pem).unwrap());
+        let core_signer = match &key {
+            Some(key) => core_bundle::Signer::Key(key, core_bundle::KeyLog::Required),
+            None => core_bundle::Signer::Keyless(&identity),
+        };
+        let native = time(200, || {
+            core_bundle::verify_json(
+                &bundle,
+                core_bundle::Artifact::Bytes(&artifact),
+                core_signer,
+                &core_root,
+                &mut Vec::new(),
+            )
+            .unwrap()
+        });
+        out.push((case.name.to_owned(), component, native));
+    }
+
+    // The real legacy keyless signature of the containers-image corpus,
+    // through a policy as `sigward verify` runs it.
+    let fixtures = corpus::containers_image_fixtures();
+    let dir = fixtures.join("dir-img-cosign-fulcio-rekor-valid");
+    let stored = corpus::stored_signature(&dir.join("signature-1"));
+    assert_eq!(stored.media_type, sigward_host::oci::SIMPLE_SIGNING);
+    let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
+    let image = format!(
+        "mirror.example/app@{}",
+        sigward_host::oci::sha256_digest(&manifest)
+    );
+    let legacy_policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: mirror.example/*\n    keyless:\n      issuer: https://github.com/login/oauth\n      subject: mitr@redhat.com\n";
+    let root_json =
+        std::fs::read(shared().join("corpus/root-signing/targets/trusted_root.json")).unwrap();
+    let mut session = runtime.load_policy(legacy_policy).unwrap().unwrap();
+    let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+    let signatures = [Signature::Legacy(LegacySignature {
+        payload: stored.payload.clone(),
+        annotations: stored.annotations.clone(),
+    })];
+    let mut once = || {
+        let d = session.verify(&image, &signatures, &root).unwrap().unwrap();
+        assert!(d.allowed, "{}", d.message);
+    };
+    once();
+    let component = time(200, once);
+    let core_policy = sigward_core::Policy::parse(legacy_policy).unwrap();
+    let core_root = sigward_core::TrustedRoot::parse(&root_json).unwrap();
+    let core_signatures = [core_verify::Signature::Legacy {
+        payload: stored.payload,
+        annotations: stored.annotations,
+    }];
+    let native = time(200, || {
+        let d = core_verify::verify(&core_policy, &image, &core_signatures, &core_root).unwrap();
+        assert!(d.allowed);
+    });
+    out.push((
+        "legacy keyless .sig (containers-image)".to_owned(),
+        component,
+        native,
+    ));
+
+    report.section(
+        "1. Full offline verification",
+        "Warm: the instance, the policy and the trusted root are loaded once; each sample is one \
+         whole verification (bundle parsing, log entry, SET, inclusion proof and checkpoint or \
+         timestamp, certificate path, SCT, identity, signature). *Component* runs through \
+         wasmtime; *native* runs the same core crate compiled for the host.",
+    );
+    let rows: Vec<Vec<String>> = out
+        .iter()
+        .map(|(name, c, n)| {
+            vec![
+                name.clone(),
+                c.cell(),
+                n.cell(),
+                format!("{:.1}×", c.median.as_secs_f64() / n.median.as_secs_f64()),
+            ]
+        })
+        .collect();
+    report.table(&["case", "component", "native", "component/native"], &rows);
+    out
+}
+
+/// The peers, each in its own process, timing in-process loops.
+fn peers(
+    python: Option<&str>,
+    js: Option<&str>,
+    ours: &[(String, Stat, Stat)],
+    report: &mut Report,
+) {
+    let artifact = shared().join("conformance/bundle-verify/a.txt");
+    let job = json!({
+        "iterations": 200,
+        "cases": cases().iter().map(|c| json!({
+            "name": c.name,
+            "bundle": c.bundle,
+            "artifact": artifact,
+            "trusted_root": c.root,
+            "identity": if c.key.is_some() { Value::Null } else { json!({"subject": BEACON, "issuer": ACTIONS}) },
+            "key": c.key,
+        })).collect::<Vec<_>>(),
+    });
+    let mut results: Vec<(String, String, Result<Stat, String>)> = Vec::new();
+    for (peer, program, script) in [
+        (
+            "sigstore-python 4.5.1",
+            python,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/peers/sigstore_python.py"),
+        ),
+        (
+            "sigstore-js (@sigstore/verify 4.1.3)",
+            js.map(|_| "node"),
+            PathBuf::new(),
+        ),
+    ] {
+        let Some(program) = program else {
+            results.push((
+                peer.to_owned(),
+                "*".to_owned(),
+                Err("not installed".to_owned()),
+            ));
+            continue;
+        };
+        let script = if script.as_os_str().is_empty() {
+            PathBuf::from(js.unwrap_or_default())
+        } else {
+            script
+        };
+        let mut child = Command::new(program)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(job.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let name = v["name"].as_str().unwrap_or_default().to_owned();
+            let stat = match v["error"].as_str() {
+                Some(e) => Err(e.to_owned()),
+                None => Ok(Stat::from_us(
+                    v["median_us"].as_f64().unwrap(),
+                    v["p10_us"].as_f64().unwrap(),
+                    v["p90_us"].as_f64().unwrap(),
+                    v["n"].as_u64().unwrap() as usize,
+                )),
+            };
+            results.push((peer.to_owned(), name, stat));
+        }
+    }
+    report.section(
+        "2. The peers, same bundles, same run",
+        "Each peer verifies the same bundle, artifact, identity and trusted root in an \
+         in-process loop (`bench/peers/`): sigstore-python's `Verifier.verify_artifact` (OpenSSL \
+         underneath, through `cryptography`) and sigstore-js's `Verifier.verify` (Node's crypto). \
+         The ratio is sigward's median over the peer's: below 1 is faster than the peer. \
+         Neither peer verifies legacy cosign signatures.",
+    );
+    let mut rows = Vec::new();
+    for (peer, name, stat) in &results {
+        let mine = ours.iter().find(|(n, _, _)| n == name);
+        match (stat, mine) {
+            (Ok(s), Some((_, c, n))) => {
+                let ratio = |x: &Stat| x.median.as_secs_f64() / s.median.as_secs_f64();
+                rows.push(vec![
+                    name.clone(),
+                    peer.clone(),
+                    s.cell(),
+                    format!("{:.2}", ratio(c)),
+                    format!("{:.2}", ratio(n)),
+                ]);
+                if name == "happy-path-v0.3" && peer.starts_with("sigstore-python") {
+                    report.target(
+                        "happy-path-v0.3 in the component ≤ 1.0× sigstore-python",
+                        format!("{:.2}× ({} vs {})", ratio(c), fmt(c.median), fmt(s.median)),
+                        ratio(c) <= 1.0,
+                    );
+                }
+                if name == "happy-path-v0.3" && peer.starts_with("sigstore-js") {
+                    report.target(
+                        "happy-path-v0.3 in the component ≥ 5× faster than sigstore-js",
+                        format!(
+                            "{:.1}× faster ({} vs {})",
+                            1.0 / ratio(c),
+                            fmt(c.median),
+                            fmt(s.median)
+                        ),
+                        ratio(c) <= 0.2,
+                    );
+                }
+            }
+            (Err(e), _) => rows.push(vec![
+                name.clone(),
+                peer.clone(),
+                format!("n/a: {e}"),
+                "–".into(),
+                "–".into(),
+            ]),
+            (Ok(s), None) => rows.push(vec![
+                name.clone(),
+                peer.clone(),
+                s.cell(),
+                "–".into(),
+                "–".into(),
+            ]),
+        }
+    }
+    report.table(
+        &[
+            "case",
+            "peer",
+            "peer time",
+            "sigward component / peer",
+            "sigward native / peer",
+        ],
+        &rows,
+    );
+}
+
+fn rules_policy(n: usize) -> String {
+    let mut text = String::from("apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n");
+    for i in 0..n {
+        let _ = writeln!(
+            text,
+            "  - image: registry.example/team-{i}/*\n    skip: true"
+        );
+    }
+    text
+}
+
+fn matching(runtime: &Runtime, report: &mut Report) {
+    report.section(
+        "3. Policy matching",
+        "One image against policies of 1, 100 and 10 000 rules, inside the component, warm. The \
+         image matches the last rule, so every rule is tried. Loading (parsing and validating) \
+         the policy is shown apart: it happens once per policy, not per image.",
+    );
+    let mut rows = Vec::new();
+    for n in [1usize, 100, 10_000] {
+        let text = rules_policy(n);
+        let image = format!("registry.example/team-{}/app:v1", n - 1);
+        let load = time(if n > 1000 { 10 } else { 100 }, || {
+            drop(runtime.load_policy(&text).unwrap().unwrap())
+        });
+        let mut session = runtime.load_policy(&text).unwrap().unwrap();
+        for _ in 0..100 {
+            session.match_image(&image).unwrap().unwrap();
+        }
+        let m = time(if n > 1000 { 1000 } else { 10_000 }, || {
+            drop(session.match_image(&image).unwrap().unwrap())
+        });
+        rows.push(vec![n.to_string(), m.cell(), load.cell()]);
+        match n {
+            10_000 => report.target(
+                "match against 10 000 rules < 1 ms",
+                fmt(m.median),
+                m.median < Duration::from_millis(1),
+            ),
+            100 => report.target(
+                "match against 100 rules < 10 µs",
+                fmt(m.median),
+                m.median < Duration::from_micros(10),
+            ),
+            _ => {}
+        }
+    }
+    report.table(&["rules", "match (warm)", "policy load"], &rows);
+}
+
+fn boundary(runtime: &Runtime, report: &mut Report) {
+    report.section(
+        "4. The cost of the boundary",
+        "`rule-count` crosses from the host into the guest and back and does nothing else. The \
+         trusted root and the policy live in the instance as resources: a warm verification \
+         with a loaded root handle is compared with a one-shot one that instantiates, parses the \
+         root and verifies (what `sigward verify-bundle` does once per process).",
+    );
+    let policy = rules_policy(10_000);
+    let mut session = runtime.load_policy(&policy).unwrap().unwrap();
+    let call = time(10_000, || {
+        std::hint::black_box(session.rule_count().unwrap());
+    });
+    report.target(
+        "one host-to-guest call < 20 µs",
+        fmt(call.median),
+        call.median < Duration::from_micros(20),
+    );
+
+    let case = &cases()[0];
+    let root_json = std::fs::read(&case.root).unwrap();
+    let bundle = std::fs::read(&case.bundle).unwrap();
+    let artifact =
+        Artifact::Bytes(std::fs::read(shared().join("conformance/bundle-verify/a.txt")).unwrap());
+    let signer = Signer::Keyless(KeylessIdentity {
+        issuer: ACTIONS.into(),
+        subject: Some(BEACON.into()),
+        subject_regex: None,
+    });
+    let one_shot = time(50, || {
+        drop(
+            runtime
+                .verify_bundle(&root_json, &bundle, &artifact, &signer)
+                .unwrap(),
+        )
+    });
+    let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+    let warm = time(200, || {
+        drop(
+            session
+                .verify_bundle(&bundle, &artifact, &signer, &root)
+                .unwrap()
+                .unwrap(),
+        )
+    });
+    // Each handle stays in the instance: a host that reloads roots should drop them.
+    let root_load = time(50, || {
+        let _handle = session.load_trusted_root(&root_json).unwrap().unwrap();
+    });
+    report.table(
+        &["call", "time"],
+        &[
+            vec![
+                "`rule-count` on a 10 000-rule policy (nothing but the crossing)".into(),
+                call.cell(),
+            ],
+            vec![
+                "load the production trusted root (once per handle)".into(),
+                root_load.cell(),
+            ],
+            vec![
+                "happy-path-v0.3, warm, root handle reused".into(),
+                warm.cell(),
+            ],
+            vec![
+                "happy-path-v0.3, one-shot: instantiate, parse root, verify".into(),
+                one_shot.cell(),
+            ],
+        ],
+    );
+}
+
+fn startup(report: &mut Report) {
+    report.section(
+        "5. Start-up",
+        "From process start to the first decision: `sigward verify --oci-layout` on the demo's \
+         layout, one keyless legacy signature verified. *Cold*: a new, empty compiled-code cache \
+         each run, so the component is compiled; *warm*: the cache of the previous run.",
+    );
+    let dir = std::env::temp_dir().join(format!("sigward-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut layout = Layout::create(&dir.join("layout")).unwrap();
+    let world = sigward_demo::fill(&mut layout, "registry.demo.test").unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    let run = |cache: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sigward"))
+            .arg("verify")
+            .arg("--policy")
+            .arg(dir.join("policy.yaml"))
+            .arg("--trusted-root")
+            .arg(dir.join("trusted_root.json"))
+            .arg("--oci-layout")
+            .arg(dir.join("layout"))
+            .arg("registry.demo.test/signed/legacy:v1")
+            .env("SIGWARD_CACHE_DIR", cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    let mut i = 0;
+    let cold = time(5, || {
+        i += 1;
+        run(&dir.join(format!("cold-{i}")));
+    });
+    let warm_cache = dir.join("warm");
+    run(&warm_cache);
+    let warm = time(20, || run(&warm_cache));
+    report.target(
+        "process start to first decision, warm cache < 50 ms",
+        fmt(warm.median),
+        warm.median < Duration::from_millis(50),
+    );
+    report.table(
+        &["compiled-code cache", "process start → decision"],
+        &[
+            vec!["cold".into(), cold.cell()],
+            vec!["warm".into(), warm.cell()],
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn size(runtime: &Runtime, report: &mut Report) {
+    report.section(
+        "6. Size and memory",
+        "The component as embedded in `sigward`, and the linear memory of one instance at its \
+         peak (wasm memory only grows), after loading the given policy and trusted root and \
+         verifying happy-path-v0.3.",
+    );
+    let bytes = Runtime::component_bytes().len();
+    report.target(
+        "component < 1.5 MB",
+        format!("{bytes} bytes"),
+        bytes < 1_500_000,
+    );
+    let mut rows = vec![vec!["component".to_owned(), format!("{bytes} bytes")]];
+    let case = &cases()[0];
+    let root_json = std::fs::read(&case.root).unwrap();
+    let bundle = std::fs::read(&case.bundle).unwrap();
+    for (label, rules) in [("1-rule policy", 1), ("10 000-rule policy", 10_000)] {
+        let mut session = runtime.load_policy(&rules_policy(rules)).unwrap().unwrap();
+        let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+        let signer = Signer::Keyless(KeylessIdentity {
+            issuer: ACTIONS.into(),
+            subject: Some(BEACON.into()),
+            subject_regex: None,
+        });
+        let artifact = Artifact::Bytes(
+            std::fs::read(shared().join("conformance/bundle-verify/a.txt")).unwrap(),
+        );
+        session
+            .verify_bundle(&bundle, &artifact, &signer, &root)
+            .unwrap()
+            .unwrap();
+        rows.push(vec![
+            format!("peak memory per instance, {label}"),
+            format!(
+                "{:.1} MiB",
+                session.peak_memory_bytes() as f64 / 1_048_576.0
+            ),
+        ]);
+    }
+    report.table(&["what", "size"], &rows);
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let output = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!(
+        "{cpu}, {cores} cores, {}; {}; {}; node {}",
+        output("uname", &["-sr"]),
+        output("rustc", &["--version"]),
+        output("python3", &["--version"]),
+        output("node", &["--version"]),
+    )
+}
+
+fn main() {
+    let mut python = None;
+    let mut js = None;
+    let mut out = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--python" => python = args.next(),
+            "--js" => js = args.next(),
+            "--out" => out = args.next(),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    let cache = std::env::temp_dir().join(format!("sigward-bench-cache-{}", std::process::id()));
+    let runtime = Runtime::new(Limits::default(), Some(&cache)).unwrap();
+    let policy = rules_policy(1);
+    let mut report = Report {
+        text: String::new(),
+        targets: Vec::new(),
+    };
+    let ours = verification(&runtime, &policy, &mut report);
+    peers(python.as_deref(), js.as_deref(), &ours, &mut report);
+    matching(&runtime, &mut report);
+    boundary(&runtime, &mut report);
+    startup(&mut report);
+    size(&runtime, &mut report);
+    let _ = std::fs::remove_dir_all(&cache);
+
+    let mut doc = String::from(
+        "# sigward benchmarks\n\nWritten by `just bench` (the program is `host/benches/bench.rs`); \
+         do not edit by hand. One run, one machine, every figure below from that run: median, \
+         with the 10th–90th percentile range and the sample count.\n\n",
+    );
+    let _ = writeln!(doc, "- Machine: {}", machine());
+    let _ = writeln!(
+        doc,
+        "- Command: `just bench` (`cargo bench -p sigward-host --bench bench --profile dev`: the \
+         host in the dev profile, the core at opt-level 3 and its dependencies at 2; the \
+         component built with the `guest` profile and compiled by wasmtime's Cranelift)"
+    );
+    let _ = writeln!(
+        doc,
+        "\n## Targets\n\n| target | measured | met |\n|---|---|---|"
+    );
+    for (target, measured, met) in &report.targets {
+        let _ = writeln!(
+            doc,
+            "| {target} | {measured} | {} |",
+            if *met { "yes" } else { "**no**" }
+        );
+    }
+    doc.push_str(&report.text);
+    println!("\n== targets");
+    for (target, measured, met) in &report.targets {
+        println!(
+            "  {target}: {measured} ({})",
+            if *met { "met" } else { "NOT met" }
+        );
+    }
+    if let Some(path) = out {
+        std::fs::write(&path, doc).unwrap();
+        println!("\nwrote {path}");
+    }
+}
