@@ -66,4 +66,5 @@ bench: build
     cp bench/peers/package.json bench/peers/sigstore_js.mjs target/bench/js/
     (cd target/bench/js && npm install --silent --no-audit --no-fund)
     cargo bench --locked -p sigward-host --bench bench --profile dev -- \
-        --python target/bench/py/bin/python --js target/bench/js/sigstore_js.mjs --out BENCHMARKS.md
+        --python "$PWD/target/bench/py/bin/python" --js "$PWD/target/bench/js/sigstore_js.mjs" \
+        --out "$PWD/BENCHMARKS.md"

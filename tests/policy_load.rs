@@ -419,3 +419,58 @@ fn mutated_policies_never_trap_and_agree_with_native() {
     }
     assert!(checked > 200, "only {checked} mutations were valid UTF-8");
 }
+
+fn many_rules(patterns: impl Iterator<Item = String>) -> String {
+    let mut text = format!("{HEADER}rules:\n");
+    for pattern in patterns {
+        text.push_str(&format!("  - image: '{pattern}'\n    skip: true\n"));
+    }
+    text
+}
+
+/// The shadowing lint compares a rule only with earlier rules whose literal
+/// prefix it starts with: a 10 000-rule policy loads well within the
+/// component's fuel budget, and still finds the one shadowed rule.
+#[test]
+fn a_large_policy_lints_without_comparing_every_pair() {
+    let text = many_rules(
+        (0..10_000)
+            .map(|i| format!("registry.example/team-{i}/*"))
+            .chain(["registry.example/team-5000/app".to_owned()]),
+    );
+    let policy = Policy::parse(&text).unwrap();
+    let shadowed: Vec<_> = policy
+        .warnings()
+        .iter()
+        .filter(|w| matches!(w.kind, PolicyWarning::Shadowed { .. }))
+        .map(|w| (w.rule, w.kind.clone()))
+        .collect();
+    assert_eq!(shadowed, vec![(Some(10_000), PolicyWarning::Shadowed { by: 5000 })]);
+
+    let mut session = runtime().load_policy(&text).unwrap().unwrap();
+    let warnings = session.warnings().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.rule == Some(10_000) && w.message.contains("(5000)")),
+        "{warnings:?}"
+    );
+}
+
+/// Rules that all share a prefix would need every pair compared; the lint
+/// stops at its budget and says so, rather than running for minutes.
+#[test]
+fn the_shadowing_lint_is_bounded() {
+    let text = many_rules((0..3000).map(|i| format!("registry.example/*/app-{i}")));
+    let started = Instant::now();
+    let policy = Policy::parse(&text).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        policy
+            .warnings()
+            .iter()
+            .any(|w| w.kind == PolicyWarning::ShadowingNotChecked),
+        "{:?}",
+        policy.warnings().len()
+    );
+}

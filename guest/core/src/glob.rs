@@ -60,8 +60,20 @@ impl Glob {
     /// literal of `earlier` cannot match: if `earlier` still matches, each of our
     /// stars falls inside one of its stars. Sound; it may miss exotic overlaps.
     pub fn is_covered_by(&self, earlier: &Glob) -> bool {
+        earlier.matches(&self.with_stand_ins())
+    }
+
+    /// The pattern with each star replaced by a character no pattern holds:
+    /// what [`Glob::is_covered_by`] asks an earlier pattern to match.
+    pub fn with_stand_ins(&self) -> String {
         const STAND_IN: char = '\u{0}';
-        earlier.matches(&self.pieces.join(&STAND_IN.to_string()))
+        self.pieces.join(&STAND_IN.to_string())
+    }
+
+    /// The literal text before the first star: a pattern can match only
+    /// text that starts with it.
+    pub fn literal_prefix(&self) -> &str {
+        self.pieces.first().map_or("", String::as_str)
     }
 }
 

@@ -123,6 +123,9 @@ pub enum PolicyWarning {
     Shadowed { by: usize },
     /// Both subject and subjectRegex are set; both must hold.
     SubjectAndRegex,
+    /// The policy is too large for the shadowing lint to finish; rules from
+    /// this one on were not checked.
+    ShadowingNotChecked,
 }
 
 impl fmt::Display for PolicyWarning {
@@ -155,6 +158,10 @@ impl fmt::Display for PolicyWarning {
                 f,
                 "rule can never match: rule {} before it matches every image it would",
                 rule_label(*by)
+            ),
+            Self::ShadowingNotChecked => write!(
+                f,
+                "too many rules share pattern prefixes: rules from this one on were not checked for being shadowed"
             ),
             Self::SubjectAndRegex => write!(
                 f,
