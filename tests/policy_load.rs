@@ -445,7 +445,10 @@ fn a_large_policy_lints_without_comparing_every_pair() {
         .filter(|w| matches!(w.kind, PolicyWarning::Shadowed { .. }))
         .map(|w| (w.rule, w.kind.clone()))
         .collect();
-    assert_eq!(shadowed, vec![(Some(10_000), PolicyWarning::Shadowed { by: 5000 })]);
+    assert_eq!(
+        shadowed,
+        vec![(Some(10_000), PolicyWarning::Shadowed { by: 5000 })]
+    );
 
     let mut session = runtime().load_policy(&text).unwrap().unwrap();
     let warnings = session.warnings().unwrap();

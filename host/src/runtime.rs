@@ -122,6 +122,10 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// The WebAssembly proposals the component uses beyond the core spec and the
+/// component model: a host must enable them to load it.
+pub const REQUIRED_WASM_FEATURES: &[&str] = &["wide-arithmetic"];
+
 /// The engine and the compiled, pre-instantiated component. Create once.
 pub struct Runtime {
     engine: Engine,
@@ -137,6 +141,10 @@ impl Runtime {
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.consume_fuel(true);
+        // The guest is built with wasm's wide-arithmetic instructions: the
+        // curves' 64x64->128 multiplies become one instruction each, not four,
+        // which makes verification about 4.5 times faster.
+        config.wasm_wide_arithmetic(true);
         if let Some(dir) = cache_dir {
             let mut cache = CacheConfig::new();
             cache.with_directory(dir);

@@ -14,6 +14,10 @@ pub fn run(write: Option<&Path>) -> Exit {
     };
     println!("size: {} bytes", bytes.len());
     println!("imports: {}", runtime.component_imports().join(", "));
+    println!(
+        "requires the wasm proposals: {}",
+        sigward_host::runtime::REQUIRED_WASM_FEATURES.join(", ")
+    );
     if let Some(path) = write {
         if let Err(e) = std::fs::write(path, bytes) {
             return fail(format!("{}: {e}", path.display()));
