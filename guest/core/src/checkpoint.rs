@@ -181,7 +181,7 @@ impl Checkpoint {
         }
         let mut last = None;
         for candidate in candidates {
-            match log.key.verify(self.signed.as_bytes(), &candidate.signature) {
+            match log.verify(self.signed.as_bytes(), &candidate.signature) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     last = Some(CheckpointError::BadSignature {

@@ -11,6 +11,7 @@ pub mod cosign;
 pub mod decision;
 pub mod der;
 pub mod dsse;
+pub mod fixed_base;
 pub mod glob;
 pub mod limits;
 pub mod policy;

@@ -107,7 +107,7 @@ pub fn verify(
             continue;
         }
         let signed = signed_data(sct, &issuer_key_hash, &tbs);
-        match log.key.verify(&signed, sct.signature) {
+        match log.verify(&signed, sct.signature) {
             Ok(()) if !verified.contains(&sct.log_id) => verified.push(sct.log_id),
             Ok(()) => {}
             Err(e) => reasons.push(format!("SCT from {}: {e}", log.base_url)),

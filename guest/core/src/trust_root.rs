@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use crate::limits;
 use crate::policy::Diagnostic;
-use crate::public_key::{KeyError, PublicKey};
+use std::sync::Arc;
+
+use crate::fixed_base::PreparedKey;
+use crate::public_key::{KeyError, PublicKey, SignatureError};
 
 /// A parsed trusted root.
 #[derive(Clone, Debug)]
@@ -26,10 +29,22 @@ pub struct TrustedRoot {
 pub struct TransparencyLog {
     pub base_url: String,
     pub key: PublicKey,
+    /// The key's multiples, for ECDSA keys: built once, with the root.
+    pub prepared: Option<Arc<PreparedKey>>,
     /// The key's DER SubjectPublicKeyInfo.
     pub key_der: Vec<u8>,
     pub log_id: Vec<u8>,
     pub valid_for: ValidityWindow,
+}
+
+impl TransparencyLog {
+    /// Verifies a signature by the log's key, as [`PublicKey::verify`] does.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+        match &self.prepared {
+            Some(prepared) => prepared.verify(message, signature),
+            None => self.key.verify(message, signature),
+        }
+    }
 }
 
 /// A Fulcio CA or a timestamp authority: a certificate chain, leaf-most first.
@@ -43,6 +58,9 @@ pub struct CertificateAuthority {
     /// a path through the authority's own certificates costs no signature
     /// check per verification. Nothing else about the link is cached.
     pub signed_by_next: Vec<bool>,
+    /// Each certificate's key with its multiples, for ECDSA keys: the keys
+    /// that sign leaf certificates, built once, with the root.
+    pub prepared: Vec<Option<Arc<PreparedKey>>>,
 }
 
 /// `[start, end]` in Unix seconds; `end` is `None` when open-ended.
@@ -272,9 +290,11 @@ fn read_log(raw: &RawLog, at: &str, errors: &mut Errors) -> Option<TransparencyL
             errors,
         )
     });
+    let key = parsed?;
     Some(TransparencyLog {
         base_url: base_url?.clone(),
-        key: parsed?,
+        prepared: PreparedKey::new(&key).map(Arc::new),
+        key,
         key_der: key_der?,
         log_id: log_id?,
         valid_for: valid_for?,
@@ -314,11 +334,20 @@ fn read_authority(
             _ => false,
         })
         .collect();
+    let prepared = chain
+        .iter()
+        .map(|der| {
+            let cert = crate::x509::chain::parse(der, "a trusted-root certificate").ok()?;
+            let key = PublicKey::from_spki_der(cert.public_key().raw).ok()?;
+            PreparedKey::new(&key).map(Arc::new)
+        })
+        .collect();
     Some(CertificateAuthority {
         uri: raw.uri.clone().unwrap_or_default(),
         chain,
         valid_for: valid_for?,
         signed_by_next,
+        prepared,
     })
 }
 

@@ -60,7 +60,6 @@ pub fn verify(
     log: &TransparencyLog,
 ) -> Result<(), SetError> {
     let payload = canonical_payload(fields)?;
-    log.key
-        .verify(payload.as_bytes(), set)
+    log.verify(payload.as_bytes(), set)
         .map_err(|e| SetError::BadSignature(e.to_string()))
 }

@@ -17,6 +17,9 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::FromDer;
 
+use std::sync::Arc;
+
+use crate::fixed_base::PreparedKey;
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::trust_root::CertificateAuthority;
 
@@ -136,6 +139,7 @@ struct Candidate<'a> {
 struct Trusted<'t, 'a> {
     candidates: &'t [Candidate<'a>],
     signed_by_next: &'t [bool],
+    prepared: &'t [Option<Arc<PreparedKey>>],
 }
 
 /// What `extend` needs to know of the certificate it finds an issuer for.
@@ -199,6 +203,7 @@ pub fn verify(
         let trusted = Trusted {
             candidates: &candidates,
             signed_by_next: &authority.signed_by_next,
+            prepared: &authority.prepared,
         };
         match extend(child, trusted, &shipped, time, 0, &mut path, &mut reasons) {
             true => {
@@ -242,9 +247,15 @@ fn extend(
             (Some(i), Some(j)) => j == i + 1 && trusted.signed_by_next.get(i) == Some(&true),
             _ => false,
         };
-        if let Err(reason) =
-            check_issuer(&candidate.cert, child.cert, time, cas_below, known_signed)
-        {
+        let signature = match (known_signed, candidate.position) {
+            (true, _) => IssuerSignature::CheckedAtLoad,
+            (false, Some(j)) => match trusted.prepared.get(j) {
+                Some(Some(key)) => IssuerSignature::Prepared(key),
+                _ => IssuerSignature::Check,
+            },
+            (false, None) => IssuerSignature::Check,
+        };
+        if let Err(reason) = check_issuer(&candidate.cert, child.cert, time, cas_below, signature) {
             reasons.push(reason);
             continue;
         }
@@ -270,14 +281,23 @@ fn extend(
     false
 }
 
-/// Whether `issuer` may have issued `child` at `time`, and did. With
-/// `known_signed` the signature was checked when the trusted root was loaded.
+/// How the issuer's signature on a child is to be checked.
+enum IssuerSignature<'k> {
+    /// Already checked, when the trusted root was loaded.
+    CheckedAtLoad,
+    /// With the trusted issuer's prepared key.
+    Prepared(&'k PreparedKey),
+    /// With the issuer certificate's key.
+    Check,
+}
+
+/// Whether `issuer` may have issued `child` at `time`, and did.
 fn check_issuer(
     issuer: &X509Certificate<'_>,
     child: &X509Certificate<'_>,
     time: i64,
     cas_below: u32,
-    known_signed: bool,
+    signature: IssuerSignature<'_>,
 ) -> Result<(), String> {
     let name = format!("issuer `{}`", issuer.subject());
     check_validity(issuer, &name, time).map_err(|e| e.to_string())?;
@@ -302,11 +322,20 @@ fn check_issuer(
     {
         return Err(format!("{name} may not sign certificates"));
     }
-    if known_signed {
-        return Ok(());
-    }
-    verify_signature(issuer, child)
-        .map_err(|e| format!("{name} did not sign `{}`: {e}", child.subject()))
+    let verified = match signature {
+        IssuerSignature::CheckedAtLoad => return Ok(()),
+        IssuerSignature::Prepared(key) => signature_hash(&child.signature_algorithm.algorithm)
+            .and_then(|hash| {
+                key.verify_with_hash(
+                    child.tbs_certificate.as_ref(),
+                    &child.signature_value.data,
+                    hash,
+                )
+                .map_err(|e| e.to_string())
+            }),
+        IssuerSignature::Check => verify_signature(issuer, child),
+    };
+    verified.map_err(|e| format!("{name} did not sign `{}`: {e}", child.subject()))
 }
 
 /// Whether the certificate `issuer` (DER) signed the certificate `child`.
