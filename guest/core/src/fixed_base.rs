@@ -8,7 +8,7 @@
 //! step is the group arithmetic of the curve crates: this module only
 //! arranges the same equation `ecdsa::hazmat::verify_prehashed` solves.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use elliptic_curve::group::Group as _;
 use elliptic_curve::ops::{Invert as _, Reduce};
@@ -172,5 +172,22 @@ impl PreparedKey {
             Some(false) => Err(SignatureError::Mismatch { algorithm }),
             None => Err(SignatureError::Malformed { algorithm }),
         }
+    }
+}
+
+/// A trusted key's tables, built the first time the key verifies: building
+/// them costs about as much as one verification, so a key never used (or
+/// used once, as in a one-shot CLI run) should not pay for them up front.
+#[derive(Clone, Debug, Default)]
+pub struct LazyTables(Arc<OnceLock<Option<PreparedKey>>>);
+
+impl LazyTables {
+    /// The tables, built by `build` on first use; `None` for keys that get
+    /// none (not ECDSA P-256 or P-384).
+    pub fn get_or_build(
+        &self,
+        build: impl FnOnce() -> Option<PreparedKey>,
+    ) -> Option<&PreparedKey> {
+        self.0.get_or_init(build).as_ref()
     }
 }

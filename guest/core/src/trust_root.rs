@@ -8,11 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
+use crate::fixed_base::{LazyTables, PreparedKey};
 use crate::limits;
 use crate::policy::Diagnostic;
-use std::sync::Arc;
-
-use crate::fixed_base::PreparedKey;
 use crate::public_key::{KeyError, PublicKey, SignatureError};
 
 /// A parsed trusted root.
@@ -29,8 +27,9 @@ pub struct TrustedRoot {
 pub struct TransparencyLog {
     pub base_url: String,
     pub key: PublicKey,
-    /// The key's multiples, for ECDSA keys: built once, with the root.
-    pub prepared: Option<Arc<PreparedKey>>,
+    /// The key's multiples, for ECDSA keys: built on first use, then kept
+    /// as long as the root.
+    pub prepared: LazyTables,
     /// The key's DER SubjectPublicKeyInfo.
     pub key_der: Vec<u8>,
     pub log_id: Vec<u8>,
@@ -40,7 +39,7 @@ pub struct TransparencyLog {
 impl TransparencyLog {
     /// Verifies a signature by the log's key, as [`PublicKey::verify`] does.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-        match &self.prepared {
+        match self.prepared.get_or_build(|| PreparedKey::new(&self.key)) {
             Some(prepared) => prepared.verify(message, signature),
             None => self.key.verify(message, signature),
         }
@@ -58,9 +57,9 @@ pub struct CertificateAuthority {
     /// a path through the authority's own certificates costs no signature
     /// check per verification. Nothing else about the link is cached.
     pub signed_by_next: Vec<bool>,
-    /// Each certificate's key with its multiples, for ECDSA keys: the keys
-    /// that sign leaf certificates, built once, with the root.
-    pub prepared: Vec<Option<Arc<PreparedKey>>>,
+    /// Each certificate's key with its multiples, for ECDSA keys (the keys
+    /// that sign leaf certificates): built on first use, then kept.
+    pub prepared: Vec<LazyTables>,
 }
 
 /// `[start, end]` in Unix seconds; `end` is `None` when open-ended.
@@ -293,7 +292,7 @@ fn read_log(raw: &RawLog, at: &str, errors: &mut Errors) -> Option<TransparencyL
     let key = parsed?;
     Some(TransparencyLog {
         base_url: base_url?.clone(),
-        prepared: PreparedKey::new(&key).map(Arc::new),
+        prepared: LazyTables::default(),
         key,
         key_der: key_der?,
         log_id: log_id?,
@@ -334,14 +333,7 @@ fn read_authority(
             _ => false,
         })
         .collect();
-    let prepared = chain
-        .iter()
-        .map(|der| {
-            let cert = crate::x509::chain::parse(der, "a trusted-root certificate").ok()?;
-            let key = PublicKey::from_spki_der(cert.public_key().raw).ok()?;
-            PreparedKey::new(&key).map(Arc::new)
-        })
-        .collect();
+    let prepared = chain.iter().map(|_| LazyTables::default()).collect();
     Some(CertificateAuthority {
         uri: raw.uri.clone().unwrap_or_default(),
         chain,

@@ -17,9 +17,7 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::FromDer;
 
-use std::sync::Arc;
-
-use crate::fixed_base::PreparedKey;
+use crate::fixed_base::{LazyTables, PreparedKey};
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::trust_root::CertificateAuthority;
 
@@ -139,7 +137,7 @@ struct Candidate<'a> {
 struct Trusted<'t, 'a> {
     candidates: &'t [Candidate<'a>],
     signed_by_next: &'t [bool],
-    prepared: &'t [Option<Arc<PreparedKey>>],
+    prepared: &'t [LazyTables],
 }
 
 /// What `extend` needs to know of the certificate it finds an issuer for.
@@ -249,9 +247,13 @@ fn extend(
         };
         let signature = match (known_signed, candidate.position) {
             (true, _) => IssuerSignature::CheckedAtLoad,
-            (false, Some(j)) => match trusted.prepared.get(j) {
-                Some(Some(key)) => IssuerSignature::Prepared(key),
-                _ => IssuerSignature::Check,
+            (false, Some(j)) => match trusted
+                .prepared
+                .get(j)
+                .and_then(|lazy| lazy.get_or_build(|| prepare(&candidate.cert)))
+            {
+                Some(key) => IssuerSignature::Prepared(key),
+                None => IssuerSignature::Check,
             },
             (false, None) => IssuerSignature::Check,
         };
@@ -279,6 +281,11 @@ fn extend(
         path.pop();
     }
     false
+}
+
+/// Tables for a trusted certificate's ECDSA key.
+fn prepare(cert: &X509Certificate<'_>) -> Option<PreparedKey> {
+    PreparedKey::new(&PublicKey::from_spki_der(cert.public_key().raw).ok()?)
 }
 
 /// How the issuer's signature on a child is to be checked.
