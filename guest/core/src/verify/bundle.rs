@@ -338,17 +338,7 @@ fn verify_tlog_entries(
     let mut times = Vec::new();
     let mut logs: Vec<&[u8]> = Vec::new();
     for entry in &bundle.tlog_entries {
-        let log = root
-            .tlogs
-            .iter()
-            .find(|l| l.log_id == entry.log_id)
-            .ok_or_else(|| Failure {
-                check: "tlog.log",
-                message: format!(
-                    "entry from log {} is not in the trusted root",
-                    merkle::hex(&entry.log_id)
-                ),
-            })?;
+        let log = trusted_log(root, &entry.log_id)?;
         body::check(&entry.body, &entry.kind, &entry.version, claims)
             .or_else(|e| fail("tlog.body", e))?;
         pass(
@@ -362,7 +352,13 @@ fn verify_tlog_entries(
         let mut proven = false;
         match &entry.signed_entry_timestamp {
             Some(set_bytes) => {
-                verify_set(entry, set_bytes, log)?;
+                let fields = set::SignedFields {
+                    body_base64: &entry.body_base64,
+                    integrated_time: entry.integrated_time,
+                    log_id: &entry.log_id,
+                    log_index: entry.log_index,
+                };
+                verify_set(&fields, set_bytes, log)?;
                 times.push(entry.integrated_time);
                 proven = true;
                 pass(
@@ -428,24 +424,40 @@ fn verify_tlog_entries(
     Ok(times)
 }
 
-fn verify_set(entry: &TlogEntry, set_bytes: &[u8], log: &TransparencyLog) -> Result<(), Failure> {
-    if !log.valid_for.contains(entry.integrated_time) {
+/// The log of the trusted root that `log_id` names.
+pub(crate) fn trusted_log<'r>(
+    root: &'r TrustedRoot,
+    log_id: &[u8],
+) -> Result<&'r TransparencyLog, Failure> {
+    root.tlogs
+        .iter()
+        .find(|l| l.log_id == log_id)
+        .ok_or_else(|| Failure {
+            check: "tlog.log",
+            message: format!(
+                "entry from log {} is not in the trusted root",
+                merkle::hex(log_id)
+            ),
+        })
+}
+
+/// A SET, by a log whose key was valid at the integrated time it signs.
+pub(crate) fn verify_set(
+    fields: &set::SignedFields<'_>,
+    set_bytes: &[u8],
+    log: &TransparencyLog,
+) -> Result<(), Failure> {
+    if !log.valid_for.contains(fields.integrated_time) {
         return fail(
             "tlog.set",
             format!(
                 "log {} key was not valid at integrated time {}",
                 log.base_url,
-                rfc3339(entry.integrated_time)
+                rfc3339(fields.integrated_time)
             ),
         );
     }
-    let fields = set::SignedFields {
-        body_base64: &entry.body_base64,
-        integrated_time: entry.integrated_time,
-        log_id: &entry.log_id,
-        log_index: entry.log_index,
-    };
-    set::verify(&fields, set_bytes, log).or_else(|e| fail("tlog.set", e))
+    set::verify(fields, set_bytes, log).or_else(|e| fail("tlog.set", e))
 }
 
 fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Failure> {

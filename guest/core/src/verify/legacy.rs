@@ -10,7 +10,7 @@ use crate::decision::{Check, Outcome};
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::tlog::{body, merkle, set};
 use crate::trust_root::TrustedRoot;
-use crate::verify::bundle::{Failure, Signer, fail, verify_certificate};
+use crate::verify::bundle::{Failure, Signer, fail, trusted_log, verify_certificate, verify_set};
 use crate::x509::chain::{self, rfc3339};
 
 /// Verifies a layer body (`payload`) and its annotations as a signature of
@@ -113,17 +113,7 @@ fn verify_rekor_bundle(
     let Some(rekor) = &layer.rekor else {
         return Ok(None);
     };
-    let log = root
-        .tlogs
-        .iter()
-        .find(|l| l.log_id == rekor.log_id)
-        .ok_or_else(|| Failure {
-            check: "tlog.log",
-            message: format!(
-                "entry from log {} is not in the trusted root",
-                merkle::hex(&rekor.log_id)
-            ),
-        })?;
+    let log = trusted_log(root, &rekor.log_id)?;
     let value: serde_json::Value = serde_json::from_slice(&rekor.body)
         .or_else(|_| fail("tlog.body", "the log entry body is not JSON"))?;
     let kind = value["kind"].as_str().unwrap_or_default();
@@ -141,23 +131,13 @@ fn verify_rekor_bundle(
             rekor.log_index
         ),
     );
-    if !log.valid_for.contains(rekor.integrated_time) {
-        return fail(
-            "tlog.set",
-            format!(
-                "log {} key was not valid at integrated time {}",
-                log.base_url,
-                rfc3339(rekor.integrated_time)
-            ),
-        );
-    }
     let fields = set::SignedFields {
         body_base64: &rekor.body_base64,
         integrated_time: rekor.integrated_time,
         log_id: &rekor.log_id,
         log_index: rekor.log_index,
     };
-    set::verify(&fields, &rekor.signed_entry_timestamp, log).or_else(|e| fail("tlog.set", e))?;
+    verify_set(&fields, &rekor.signed_entry_timestamp, log)?;
     pass(
         "tlog.set",
         format!(
