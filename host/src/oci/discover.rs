@@ -5,7 +5,7 @@
 
 use super::{
     BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, Manifest, Reference, SIMPLE_SIGNING, Store,
-    digest_tag, limits, with_digest, with_tag,
+    digest_tag, limits, with_digest, with_tag, within,
 };
 use crate::runtime::{Check, LegacySignature, Outcome, Signature};
 
@@ -130,13 +130,7 @@ fn referrer_bundles(
     let mut out = Vec::new();
     for descriptor in bundles {
         let what = format!("referrer {}", descriptor.digest);
-        if descriptor.size > limits::MANIFEST_BYTES {
-            return Err(FetchError::TooLarge {
-                what,
-                size: descriptor.size,
-                max: limits::MANIFEST_BYTES,
-            });
-        }
+        within(&what, descriptor.size, limits::MANIFEST_BYTES)?;
         let (bytes, _) = store.manifest(&with_digest(subject, &descriptor.digest))?;
         let manifest = Manifest::parse(&bytes, &what)?;
         if manifest.subject.as_ref().map(|s| s.digest.as_str()) != Some(digest.as_str()) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     Descriptor, FetchError, IMAGE_INDEX, Manifest, Reference, Store, check_digest, limits,
-    sha256_digest,
+    sha256_digest, within,
 };
 
 /// The annotation that names a tag in `index.json`.
@@ -197,13 +197,8 @@ impl Store for Layout {
             (Some(digest), _) => digest.to_owned(),
             (None, Some(tag)) => {
                 let descriptor = self.tagged(image, tag)?;
-                if descriptor.size > limits::MANIFEST_BYTES {
-                    return Err(FetchError::TooLarge {
-                        what: format!("manifest {}", descriptor.digest),
-                        size: descriptor.size,
-                        max: limits::MANIFEST_BYTES,
-                    });
-                }
+                let what = format!("manifest {}", descriptor.digest);
+                within(&what, descriptor.size, limits::MANIFEST_BYTES)?;
                 descriptor.digest
             }
             (None, None) => {
@@ -225,13 +220,7 @@ impl Store for Layout {
         max: u64,
     ) -> Result<Vec<u8>, FetchError> {
         let what = format!("blob {}", descriptor.digest);
-        if descriptor.size > max {
-            return Err(FetchError::TooLarge {
-                what,
-                size: descriptor.size,
-                max,
-            });
-        }
+        within(&what, descriptor.size, max)?;
         self.read_blob(&descriptor.digest, max, &what)
     }
 

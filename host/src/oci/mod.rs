@@ -185,6 +185,18 @@ pub trait Store {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError>;
 }
 
+/// Refuses `size` bytes of `what` when more than `max` are allowed.
+pub fn within(what: &str, size: u64, max: u64) -> Result<(), FetchError> {
+    if size > max {
+        return Err(FetchError::TooLarge {
+            what: what.to_owned(),
+            size,
+            max,
+        });
+    }
+    Ok(())
+}
+
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     let hex: String = Sha256::digest(bytes)

@@ -12,7 +12,9 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, manifest::OciImageIndex};
 
-use super::{Descriptor, FetchError, MANIFEST_TYPES, Reference, Store, check_digest, limits};
+use super::{
+    Descriptor, FetchError, MANIFEST_TYPES, Reference, Store, check_digest, limits, within,
+};
 
 /// How a registry is reached.
 #[derive(Clone, Debug)]
@@ -46,9 +48,10 @@ pub fn is_loopback(registry: &str) -> bool {
 }
 
 /// Registry clients: one per registry host, made on first use, so that each
-/// host gets its own protocol (HTTP for loopback and insecure ones).
+/// host gets its own protocol (HTTP for loopback and insecure ones), with
+/// its credentials read once.
 pub struct Registry {
-    clients: HashMap<String, Client>,
+    clients: HashMap<String, (Client, RegistryAuth)>,
     runtime: tokio::runtime::Runtime,
     options: Options,
 }
@@ -79,15 +82,15 @@ impl Registry {
         })
     }
 
-    /// The client for `image`'s registry.
-    fn client(&mut self, image: &Reference) -> Client {
+    /// The client for `image`'s registry, and the credentials for it.
+    fn client(&mut self, image: &Reference) -> (Client, RegistryAuth) {
         let registry = image.registry();
         let options = &self.options;
         self.clients
             .entry(registry.to_owned())
             .or_insert_with(|| {
                 let plain = is_loopback(registry) || options.insecure.iter().any(|r| r == registry);
-                Client::new(ClientConfig {
+                let client = Client::new(ClientConfig {
                     protocol: if plain {
                         ClientProtocol::Http
                     } else {
@@ -96,7 +99,8 @@ impl Registry {
                     read_timeout: Some(options.timeout),
                     connect_timeout: Some(options.timeout),
                     ..ClientConfig::default()
-                })
+                });
+                (client, auth_for(image.resolve_registry()))
             })
             .clone()
     }
@@ -124,7 +128,7 @@ impl Registry {
     pub fn put_blob(&mut self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
         let digest = super::sha256_digest(bytes);
         let what = format!("blob {digest}");
-        let client = self.client(repository);
+        let (client, _) = self.client(repository);
         self.run(&what, async {
             client
                 .push_blob(repository, bytes.to_vec(), &digest)
@@ -147,7 +151,7 @@ impl Registry {
                 what: what.clone(),
                 reason: e.to_string(),
             })?;
-        let client = self.client(image);
+        let (client, _) = self.client(image);
         self.run(&what, async {
             client
                 .push_manifest_raw(image, bytes.to_vec(), content_type)
@@ -210,8 +214,7 @@ impl Store for Registry {
             return Ok(digest.to_owned());
         }
         let what = format!("manifest {}", image.whole());
-        let auth = auth_for(image.resolve_registry());
-        let client = self.client(image);
+        let (client, auth) = self.client(image);
         self.run(&what, async {
             client
                 .fetch_manifest_digest(image, &auth)
@@ -222,21 +225,14 @@ impl Store for Registry {
 
     fn manifest(&mut self, image: &Reference) -> Result<(Vec<u8>, String), FetchError> {
         let what = format!("manifest {}", image.whole());
-        let auth = auth_for(image.resolve_registry());
-        let client = self.client(image);
+        let (client, auth) = self.client(image);
         let (bytes, digest) = self.run(&what, async {
             client
                 .pull_manifest_raw(image, &auth, MANIFEST_TYPES)
                 .await
                 .map_err(|e| classify(&what, e))
         })?;
-        if bytes.len() as u64 > limits::MANIFEST_BYTES {
-            return Err(FetchError::TooLarge {
-                what,
-                size: bytes.len() as u64,
-                max: limits::MANIFEST_BYTES,
-            });
-        }
+        within(&what, bytes.len() as u64, limits::MANIFEST_BYTES)?;
         if let Some(expected) = image.digest() {
             check_digest(&what, &bytes, expected)?;
         }
@@ -250,14 +246,8 @@ impl Store for Registry {
         max: u64,
     ) -> Result<Vec<u8>, FetchError> {
         let what = format!("blob {}", descriptor.digest);
-        if descriptor.size > max {
-            return Err(FetchError::TooLarge {
-                what,
-                size: descriptor.size,
-                max,
-            });
-        }
-        let client = self.client(repository);
+        within(&what, descriptor.size, max)?;
+        let (client, _) = self.client(repository);
         let bytes = self.run(&what, async {
             let mut stream = client
                 .pull_blob_stream(repository, descriptor.digest.as_str())
@@ -270,13 +260,7 @@ impl Store for Registry {
                     what: what.clone(),
                     reason: e.to_string(),
                 })?;
-                if (bytes.len() + chunk.len()) as u64 > max {
-                    return Err(FetchError::TooLarge {
-                        what: what.clone(),
-                        size: (bytes.len() + chunk.len()) as u64,
-                        max,
-                    });
-                }
+                within(&what, (bytes.len() + chunk.len()) as u64, max)?;
                 bytes.extend_from_slice(&chunk);
             }
             Ok(bytes)
@@ -288,10 +272,9 @@ impl Store for Registry {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError> {
         let what = format!("referrers of {}", subject.whole());
         // `pull_referrers` falls back to the referrers tag by itself.
-        let client = self.client(subject);
+        let (client, auth) = self.client(subject);
         let index: Option<OciImageIndex> = self.run(&what, async {
             // Authenticate first: the referrers call reuses the stored token.
-            let auth = auth_for(subject.resolve_registry());
             client
                 .store_auth_if_needed(subject.resolve_registry(), &auth)
                 .await;
