@@ -44,6 +44,23 @@ fn signatures_of(dir: &str) -> Vec<Signature> {
     files.iter().map(|p| legacy(&stored_signature(p))).collect()
 }
 
+/// A fixture's signatures with the annotation `name` removed from each.
+fn without_annotation(dir: &str, name: &str) -> Vec<Signature> {
+    signatures_of(dir)
+        .into_iter()
+        .map(|s| match s {
+            Signature::Legacy {
+                payload,
+                annotations,
+            } => Signature::Legacy {
+                payload,
+                annotations: annotations.into_iter().filter(|(k, _)| k != name).collect(),
+            },
+            other => other,
+        })
+        .collect()
+}
+
 fn fixture_key(name: &str) -> String {
     std::fs::read_to_string(containers_image_fixtures().join(name)).unwrap()
 }
@@ -214,32 +231,17 @@ fn real_signatures_are_refused_for_the_right_reason() {
         &signatures_of(dir),
         "expected SAN `someone@example.com`, got `mitr@redhat.com`",
     );
-    let strip = |name: &str| -> Vec<Signature> {
-        signatures_of(dir)
-            .into_iter()
-            .map(|s| match s {
-                Signature::Legacy {
-                    payload,
-                    annotations,
-                } => Signature::Legacy {
-                    payload,
-                    annotations: annotations.into_iter().filter(|(k, _)| k != name).collect(),
-                },
-                other => other,
-            })
-            .collect()
-    };
     let subject = real_keyless_policy("mitr@redhat.com");
     refused(
         &subject,
         &image_of(dir),
-        &strip("dev.sigstore.cosign/certificate"),
+        &without_annotation(dir, "dev.sigstore.cosign/certificate"),
         "material: expected a certificate",
     );
     refused(
         &subject,
         &image_of(dir),
-        &strip("dev.sigstore.cosign/bundle"),
+        &without_annotation(dir, "dev.sigstore.cosign/bundle"),
         "tlog.set: expected a Rekor signed entry timestamp",
     );
     // The private-PKI signature has no log entry, which keyless requires.
@@ -295,22 +297,7 @@ fn a_garbled_set_is_refused_even_where_none_is_needed() {
 
     // Without the annotation the key alone decides, as Talos does; the
     // message says no SET was checked.
-    let without: Vec<Signature> = signatures_of(dir)
-        .into_iter()
-        .map(|s| match s {
-            Signature::Legacy {
-                payload,
-                annotations,
-            } => Signature::Legacy {
-                payload,
-                annotations: annotations
-                    .into_iter()
-                    .filter(|(k, _)| k != "dev.sigstore.cosign/bundle")
-                    .collect(),
-            },
-            other => other,
-        })
-        .collect();
+    let without = without_annotation(dir, "dev.sigstore.cosign/bundle");
     let d = decide(&policy, &image_of(dir), &without, &root);
     assert!(d.allowed, "{}", d.message);
     assert_eq!(
