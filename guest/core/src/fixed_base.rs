@@ -144,16 +144,6 @@ impl PreparedKey {
         }
     }
 
-    /// Verifies a DER signature over `message`, hashed as
-    /// [`PublicKey::verify`] hashes for the curve.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-        let hash = match self.0 {
-            Prepared::P256(_) => HashAlgorithm::Sha256,
-            Prepared::P384(_) => HashAlgorithm::Sha384,
-        };
-        self.verify_with_hash(message, signature, hash)
-    }
-
     /// Verifies a DER signature over `message` hashed with `hash`, as
     /// [`PublicKey::verify_with_hash`] does.
     pub fn verify_with_hash(

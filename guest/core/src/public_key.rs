@@ -263,12 +263,16 @@ impl PublicKey {
     /// SHA-256 for P-256 and RSA (PKCS#1 v1.5), SHA-384 for P-384, SHA-512 for
     /// P-521; Ed25519 signs the message itself. ECDSA signatures are ASN.1 DER.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-        let hash = match self {
+        self.verify_with_hash(message, signature, self.default_hash())
+    }
+
+    /// The hash [`PublicKey::verify`] uses for this kind of key.
+    pub fn default_hash(&self) -> HashAlgorithm {
+        match self {
             Self::P384(_) => HashAlgorithm::Sha384,
             Self::P521(_) => HashAlgorithm::Sha512,
             _ => HashAlgorithm::Sha256,
-        };
-        self.verify_with_hash(message, signature, hash)
+        }
     }
 
     /// Verifies `signature` over `message` hashed with `hash`, as an X.509

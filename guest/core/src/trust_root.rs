@@ -40,7 +40,9 @@ impl TransparencyLog {
     /// Verifies a signature by the log's key, as [`PublicKey::verify`] does.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
         match self.prepared.get_or_build(|| PreparedKey::new(&self.key)) {
-            Some(prepared) => prepared.verify(message, signature),
+            Some(prepared) => {
+                prepared.verify_with_hash(message, signature, self.key.default_hash())
+            }
             None => self.key.verify(message, signature),
         }
     }
