@@ -89,3 +89,40 @@ fn all_conformance_cases_by_bytes_and_by_digest() {
         wrong.join("\n")
     );
 }
+
+/// bundle-with-root-cert_fail carries the Fulcio root in its v0.1 chain,
+/// which sigstore-go and sigstore-js ignore; they refuse the bundle because
+/// its inclusion proof has no checkpoint, and so does sigward.
+#[test]
+fn the_root_in_the_chain_case_fails_for_its_missing_checkpoint() {
+    let row = conformance_cases()
+        .into_iter()
+        .find(|r| r["case"] == "bundle-with-root-cert_fail")
+        .expect("the case");
+    for by_digest in [false, true] {
+        let err = run(&row, by_digest).unwrap_err();
+        assert!(
+            err.starts_with("tlog.checkpoint: the inclusion proof has no signed checkpoint"),
+            "{err}"
+        );
+    }
+}
+
+/// A v0.3 bundle must carry its certificate as `certificate`; moved into an
+/// `x509CertificateChain`, the happy path is refused whatever else it holds.
+#[test]
+fn a_v03_bundle_with_a_certificate_chain_is_refused() {
+    let path = shared_dir().join("conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert!(Bundle::parse(&serde_json::to_vec(&value).unwrap()).is_ok());
+    let material = &mut value["verificationMaterial"];
+    let cert = material["certificate"].take();
+    material.as_object_mut().unwrap().remove("certificate");
+    material["x509CertificateChain"] = serde_json::json!({"certificates": [cert]});
+    let err = Bundle::parse(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+    assert_eq!(err, sigward_core::bundle::BundleError::ChainInV03);
+    // The same chain under the v0.2 media type is what v0.2 bundles carry.
+    value["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2".into();
+    assert!(Bundle::parse(&serde_json::to_vec(&value).unwrap()).is_ok());
+}

@@ -25,8 +25,8 @@ pub const SUBJECT: &str =
 
 const OID_EC_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
 const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
-const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
-const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+pub const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+pub const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
@@ -96,7 +96,8 @@ fn utc_time(unix: i64) -> Vec<u8> {
     encode(0x17, text.as_bytes())
 }
 
-fn extension(id: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+/// An X.509 extension: its OID's content bytes, criticality and DER value.
+pub fn extension(id: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
     let flag = if critical {
         encode(0x01, &[0xff])
     } else {
@@ -121,7 +122,7 @@ pub struct CertSpec<'a> {
 }
 
 /// A CA certificate's spec, valid from a year before [`T0`] to `not_after`.
-fn ca_spec<'a>(
+pub fn ca_spec<'a>(
     serial: u8,
     issuer: &'a str,
     subject: &'a str,
@@ -180,6 +181,12 @@ fn tbs(spec: &CertSpec<'_>, extra: &[Vec<u8>]) -> Vec<u8> {
         &spki(spec.key),
         &encode(0xa3, &seq(&[&extensions.concat()])),
     ])
+}
+
+/// A certificate made to `spec`, with `extra` extensions after the usual
+/// ones, signed by `signer` (ECDSA P-256 with SHA-256).
+pub fn certificate(spec: &CertSpec<'_>, extra: &[Vec<u8>], signer: &SigningKey) -> Vec<u8> {
+    signed_cert(&tbs(spec, extra), signer)
 }
 
 fn signed_cert(tbs: &[u8], signer: &SigningKey) -> Vec<u8> {

@@ -10,6 +10,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::Deserialize;
 
 use crate::limits;
+use crate::public_key::HashAlgorithm;
 use crate::tlog::merkle::Hash;
 
 /// The bundle versions, which differ in what they require.
@@ -71,7 +72,10 @@ pub struct InclusionProof {
 #[derive(Clone, Debug)]
 pub enum Content {
     MessageSignature {
-        /// The artifact's SHA-256 digest, when the bundle states it.
+        /// The hash the signature is over: the stated `messageDigest`
+        /// algorithm, SHA-256 when none is stated.
+        digest_algorithm: HashAlgorithm,
+        /// The artifact's digest, when the bundle states it.
         digest: Option<Vec<u8>>,
         signature: Vec<u8>,
     },
@@ -114,6 +118,9 @@ pub enum BundleError {
     },
     EmptyCertificateChain,
     UnsupportedDigest(String),
+    /// A v0.3 bundle carries `x509CertificateChain`, which v0.3 replaced
+    /// with a single `certificate`.
+    ChainInV03,
     BothContents,
     DsseSignatureCount(usize),
 }
@@ -153,9 +160,13 @@ impl fmt::Display for BundleError {
             Self::UnsupportedDigest(a) => {
                 write!(
                     f,
-                    "unsupported message digest algorithm `{a}`, expected SHA2_256"
+                    "unsupported message digest algorithm `{a}`, expected SHA2_256, SHA2_384 or SHA2_512"
                 )
             }
+            Self::ChainInV03 => write!(
+                f,
+                "a v0.3 bundle must carry its signing certificate as `certificate`, not as `x509CertificateChain`"
+            ),
             Self::BothContents => {
                 write!(f, "bundle has both a message signature and a DSSE envelope")
             }
@@ -227,6 +238,9 @@ impl Bundle {
             material.certificate,
             material.public_key,
         ) {
+            (Some(_), None, None) if version == Version::V03 => {
+                return Err(BundleError::ChainInV03);
+            }
             (Some(chain), None, None) => {
                 let certs = bounded(
                     chain.certificates,
@@ -254,19 +268,23 @@ impl Bundle {
         let content = match (raw.message_signature, raw.dsse_envelope) {
             (Some(_), Some(_)) => return Err(BundleError::BothContents),
             (Some(m), None) => {
-                let digest = match m.message_digest {
+                let (digest_algorithm, digest) = match m.message_digest {
                     Some(d) => {
-                        let algorithm = d.algorithm.unwrap_or_default();
-                        if algorithm != "SHA2_256" {
-                            return Err(BundleError::UnsupportedDigest(algorithm));
-                        }
+                        let name = d.algorithm.unwrap_or_default();
+                        let algorithm = match name.as_str() {
+                            "SHA2_256" => HashAlgorithm::Sha256,
+                            "SHA2_384" => HashAlgorithm::Sha384,
+                            "SHA2_512" => HashAlgorithm::Sha512,
+                            _ => return Err(BundleError::UnsupportedDigest(name)),
+                        };
                         let digest = decode(d.digest.as_deref(), "messageDigest.digest")?;
-                        exact(&digest, 32, "messageDigest.digest")?;
-                        Some(digest)
+                        exact(&digest, algorithm.digest_len(), "messageDigest.digest")?;
+                        (algorithm, Some(digest))
                     }
-                    None => None,
+                    None => (HashAlgorithm::Sha256, None),
                 };
                 Content::MessageSignature {
+                    digest_algorithm,
                     digest,
                     signature: decode(m.signature.as_deref(), "messageSignature.signature")?,
                 }

@@ -144,6 +144,14 @@ impl PreparedKey {
         }
     }
 
+    /// The key's kind, for messages.
+    pub fn algorithm(&self) -> &'static str {
+        match self.0 {
+            Prepared::P256(_) => "ECDSA P-256",
+            Prepared::P384(_) => "ECDSA P-384",
+        }
+    }
+
     /// Verifies a DER signature over `message` hashed with `hash`, as
     /// [`PublicKey::verify_with_hash`] does.
     pub fn verify_with_hash(
@@ -153,9 +161,10 @@ impl PreparedKey {
         hash: HashAlgorithm,
     ) -> Result<(), SignatureError> {
         let digest = hash.digest(message);
-        let (verified, algorithm) = match &self.0 {
-            Prepared::P256(k) => (k.verify(&digest, signature), "ECDSA P-256"),
-            Prepared::P384(k) => (k.verify(&digest, signature), "ECDSA P-384"),
+        let algorithm = self.algorithm();
+        let verified = match &self.0 {
+            Prepared::P256(k) => k.verify(&digest, signature),
+            Prepared::P384(k) => k.verify(&digest, signature),
         };
         match verified {
             Some(true) => Ok(()),

@@ -137,6 +137,24 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
+    /// The name digests carry in messages and OCI digests: `sha256`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// The digest's length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     pub fn digest(self, message: &[u8]) -> Vec<u8> {
         use sha2::Digest;
         match self {
@@ -337,6 +355,27 @@ impl PublicKey {
             }
             Self::Ed25519(_) => Err(SignatureError::Malformed { algorithm }),
         }
+    }
+
+    /// Verifies an RSA PKCS#1 v1.5 signature over a message of which only
+    /// `digest` is known: the one scheme an X.509 `sha*WithRSAEncryption`
+    /// algorithm names, so PSS is never tried. Other keys refuse.
+    pub fn verify_pkcs1v15(
+        &self,
+        digest: &[u8],
+        hash: HashAlgorithm,
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        use signature::hazmat::PrehashVerifier;
+        let algorithm = self.algorithm();
+        let Self::Rsa(key) = self else {
+            return Err(SignatureError::Malformed { algorithm });
+        };
+        let sig = rsa::pkcs1v15::Signature::try_from(signature)
+            .map_err(|_| SignatureError::Malformed { algorithm })?;
+        with_hash!(hash, D => rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone())
+            .verify_prehash(digest, &sig))
+        .map_err(|_| SignatureError::Mismatch { algorithm })
     }
 
     /// The key as a DER SubjectPublicKeyInfo, as transparency logs record it.

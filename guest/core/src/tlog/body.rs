@@ -8,6 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::public_key::HashAlgorithm;
+
 /// What the bundle claims, which the body must repeat.
 pub struct Claims<'a> {
     pub signature: &'a [u8],
@@ -18,8 +20,8 @@ pub struct Claims<'a> {
 
 /// What the signature is over.
 pub enum Signed<'a> {
-    /// An artifact, by its SHA-256 digest (hashedrekord).
-    Digest(&'a [u8]),
+    /// An artifact, by its digest (hashedrekord).
+    Digest(HashAlgorithm, &'a [u8]),
     /// A DSSE envelope's payload (dsse, intoto; hashedrekord 0.0.2 logs the
     /// digest of its PAE).
     Dsse {
@@ -95,12 +97,12 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
     match (kind, version, &claims.signed) {
         // rekord 0.0.1, which cosign wrote before hashedrekord, records a
         // hashed artifact in the same fields.
-        ("hashedrekord" | "rekord", "0.0.1", Signed::Digest(digest)) => {
+        ("hashedrekord" | "rekord", "0.0.1", Signed::Digest(algorithm, digest)) => {
             let signature = base64_field(&spec["signature"]["content"], "signature")?;
             let signer = pem_field(&spec["signature"]["publicKey"]["content"])?;
             same_signature_and_signer(&[(signature, signer)], claims)?;
             let hash = &spec["data"]["hash"];
-            same_digest(hash, digest, "artifact hash")
+            same_digest(hash, *algorithm, digest, "artifact hash")
         }
         ("dsse", "0.0.1", Signed::Dsse { payload, .. }) => {
             let pairs = list(&spec["signatures"], |s| {
@@ -110,7 +112,12 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
                 ))
             })?;
             same_signature_and_signer(&pairs, claims)?;
-            same_digest(&spec["payloadHash"], &sha256(payload), "payload hash")
+            same_digest(
+                &spec["payloadHash"],
+                HashAlgorithm::Sha256,
+                &sha256(payload),
+                "payload hash",
+            )
         }
         ("intoto", "0.0.2", Signed::Dsse { payload, .. }) => {
             let content = &spec["content"];
@@ -124,13 +131,18 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
                 Ok((sig, pem_field(&s["publicKey"])?))
             })?;
             same_signature_and_signer(&pairs, claims)?;
-            same_digest(&content["payloadHash"], &sha256(payload), "payload hash")
+            same_digest(
+                &content["payloadHash"],
+                HashAlgorithm::Sha256,
+                &sha256(payload),
+                "payload hash",
+            )
         }
         // Rekor v2 entries: DER instead of base64 PEM, and base64 digests.
-        ("hashedrekord", "0.0.2", Signed::Digest(digest)) => {
+        ("hashedrekord", "0.0.2", Signed::Digest(algorithm, digest)) => {
             let spec = &spec["hashedRekordV002"];
             same_signature_and_signer(&[v2_signature(&spec["signature"])?], claims)?;
-            same_v2_digest(&spec["data"], digest, "artifact hash")
+            same_v2_digest(&spec["data"], *algorithm, digest, "artifact hash")
         }
         (
             "hashedrekord",
@@ -143,13 +155,23 @@ pub fn check(body: &[u8], kind: &str, version: &str, claims: &Claims<'_>) -> Res
             let spec = &spec["hashedRekordV002"];
             same_signature_and_signer(&[v2_signature(&spec["signature"])?], claims)?;
             let pae = crate::dsse::pae(payload_type, payload);
-            same_v2_digest(&spec["data"], &sha256(&pae), "envelope hash")
+            same_v2_digest(
+                &spec["data"],
+                HashAlgorithm::Sha256,
+                &sha256(&pae),
+                "envelope hash",
+            )
         }
         ("dsse", "0.0.2", Signed::Dsse { payload, .. }) => {
             let spec = &spec["dsseV002"];
             let pairs = list(&spec["signatures"], v2_signature)?;
             same_signature_and_signer(&pairs, claims)?;
-            same_v2_digest(&spec["payloadHash"], &sha256(payload), "payload hash")
+            same_v2_digest(
+                &spec["payloadHash"],
+                HashAlgorithm::Sha256,
+                &sha256(payload),
+                "payload hash",
+            )
         }
         _ => Err(BodyError::UnsupportedKind {
             kind: kind.to_owned(),
@@ -170,8 +192,18 @@ fn v2_signature(value: &Value) -> Result<(Vec<u8>, Vec<u8>), BodyError> {
     Ok((signature, signer))
 }
 
-fn same_v2_digest(hash: &Value, expected: &[u8], what: &'static str) -> Result<(), BodyError> {
-    if hash["algorithm"].as_str() != Some("SHA2_256") {
+fn same_v2_digest(
+    hash: &Value,
+    algorithm: HashAlgorithm,
+    expected: &[u8],
+    what: &'static str,
+) -> Result<(), BodyError> {
+    let name = match algorithm {
+        HashAlgorithm::Sha256 => "SHA2_256",
+        HashAlgorithm::Sha384 => "SHA2_384",
+        HashAlgorithm::Sha512 => "SHA2_512",
+    };
+    if hash["algorithm"].as_str() != Some(name) {
         return Err(BodyError::Missing(what));
     }
     let found = base64_field(&hash["digest"], what)?;
@@ -234,8 +266,18 @@ fn same_signature_and_signer(
     Ok(())
 }
 
-fn same_digest(hash: &Value, expected: &[u8], what: &'static str) -> Result<(), BodyError> {
-    if hash["algorithm"].as_str() != Some("sha256") {
+fn same_digest(
+    hash: &Value,
+    algorithm: HashAlgorithm,
+    expected: &[u8],
+    what: &'static str,
+) -> Result<(), BodyError> {
+    let name = match algorithm {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
+    };
+    if hash["algorithm"].as_str() != Some(name) {
         return Err(BodyError::Missing(what));
     }
     let found = hash["value"].as_str().ok_or(BodyError::Missing(what))?;

@@ -145,16 +145,35 @@ pub fn verify_with(
         Artifact::Sha512(d) => Some(d),
         Artifact::Digest(_) => None,
     };
-    let (signature, signed) = match (&bundle.content, &sha256) {
+    // A message signature is over the artifact's digest, by the bundle's hash.
+    let message_digest = match &bundle.content {
+        Content::MessageSignature {
+            digest_algorithm, ..
+        } => Some(
+            artifact_digest(artifact, *digest_algorithm)
+                .map(|d| (*digest_algorithm, d))
+                .ok_or_else(|| Failure {
+                    check: "artifact.digest",
+                    message: format!(
+                        "the message signature is over the artifact's {}, which was not given",
+                        digest_algorithm.name()
+                    ),
+                })?,
+        ),
+        Content::Dsse(_) => None,
+    };
+    let (signature, signed) = match (&bundle.content, &message_digest) {
         (Content::MessageSignature { .. }, None) => {
-            return fail(
-                "artifact.digest",
-                "a message signature is over the artifact's SHA-256, and only its SHA-512 was given",
-            );
+            return fail("artifact.digest", "no digest of the artifact");
         }
-        (Content::MessageSignature { digest, signature }, Some(artifact_digest)) => {
+        (
+            Content::MessageSignature {
+                digest, signature, ..
+            },
+            Some((algorithm, artifact_digest)),
+        ) => {
             if let Some(stated) = digest
-                && *stated != artifact_digest
+                && stated != artifact_digest
             {
                 return fail(
                     "artifact.digest",
@@ -165,7 +184,10 @@ pub fn verify_with(
                     ),
                 );
             }
-            (signature.as_slice(), body::Signed::Digest(artifact_digest))
+            (
+                signature.as_slice(),
+                body::Signed::Digest(*algorithm, artifact_digest),
+            )
         }
         (Content::Dsse(envelope), _) => match envelope.signatures.as_slice() {
             [signature] => (
@@ -264,18 +286,16 @@ pub fn verify_with(
         )?;
     }
 
-    match (&bundle.content, &sha256) {
+    match (&bundle.content, &message_digest) {
         (Content::MessageSignature { .. }, None) => {
-            return fail("artifact.digest", "no SHA-256 of the artifact");
+            return fail("artifact.digest", "no digest of the artifact");
         }
-        (Content::MessageSignature { .. }, Some(artifact_digest)) => {
+        (Content::MessageSignature { .. }, Some((algorithm, artifact_digest))) => {
             let verified = match (artifact, &signing_key) {
                 (Artifact::Bytes(bytes), PublicKey::Ed25519(_)) => {
                     signing_key.verify(bytes, signature)
                 }
-                _ => {
-                    signing_key.verify_prehashed(artifact_digest, HashAlgorithm::Sha256, signature)
-                }
+                _ => signing_key.verify_prehashed(artifact_digest, *algorithm, signature),
             };
             verified.or_else(|e| {
                 fail(
@@ -286,8 +306,9 @@ pub fn verify_with(
             pass(
                 "signature",
                 format!(
-                    "{} signature over sha256:{}",
+                    "{} signature over {}:{}",
                     signing_key.algorithm(),
+                    algorithm.name(),
                     merkle::hex(artifact_digest)
                 ),
             );
@@ -318,6 +339,16 @@ pub fn verify_with(
         }
     }
     Ok(())
+}
+
+/// The artifact's digest under `algorithm`, if what was given allows it.
+fn artifact_digest(artifact: Artifact<'_>, algorithm: HashAlgorithm) -> Option<Vec<u8>> {
+    match (artifact, algorithm) {
+        (Artifact::Bytes(bytes), _) => Some(algorithm.digest(bytes)),
+        (Artifact::Digest(d), HashAlgorithm::Sha256) => Some(d.to_vec()),
+        (Artifact::Sha512(d), HashAlgorithm::Sha512) => Some(d.to_vec()),
+        _ => None,
+    }
 }
 
 /// Checks every log entry and returns the signing times their SETs prove.
@@ -482,6 +513,9 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
     let checkpoint = Checkpoint::parse(envelope).or_else(|e| fail("tlog.checkpoint", e))?;
     // Rekor v2 logs (hashedrekord and dsse 0.0.2) sign under their URL's host,
     // and, having no SET, bind the entry's index only through the proof.
+    // A Rekor v1 entry's index is global across the log's shards while its
+    // proof's is the shard's own (rekor#1599), so the global one is the
+    // shard-local one plus the sizes of the shards before it: never less.
     let rekor_v2 =
         entry.version == "0.0.2" && matches!(entry.kind.as_str(), "hashedrekord" | "dsse");
     if rekor_v2 && entry.log_index != proof.log_index {
@@ -489,6 +523,15 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
             "tlog.inclusion",
             format!(
                 "expected the entry's log index {} to be the proof's {}",
+                entry.log_index, proof.log_index
+            ),
+        );
+    }
+    if !rekor_v2 && entry.log_index < proof.log_index {
+        return fail(
+            "tlog.inclusion",
+            format!(
+                "expected the entry's global log index {} to be at least the proof's shard index {}",
                 entry.log_index, proof.log_index
             ),
         );
@@ -527,16 +570,22 @@ pub(crate) fn verify_certificate(
     ct_threshold: usize,
     pass: &mut impl FnMut(&str, String),
 ) -> Result<(), Failure> {
+    // Several entries and timestamps often prove the same second.
+    let mut times = times.to_vec();
+    times.sort_unstable();
+    times.dedup();
+    let mut paths = chain::PathBuilder::new(
+        leaf,
+        untrusted,
+        &root.certificate_authorities,
+        Purpose::CodeSigning,
+    )
+    .or_else(|e| fail("certificate.chain", e))?;
     let mut issuer_spki = None;
-    for &time in times {
-        let path = chain::verify(
-            leaf,
-            untrusted,
-            &root.certificate_authorities,
-            time,
-            Purpose::CodeSigning,
-        )
-        .or_else(|e| fail("certificate.chain", e))?;
+    for time in times {
+        let path = paths
+            .verify_at(time)
+            .or_else(|e| fail("certificate.chain", e))?;
         pass(
             "certificate.chain",
             format!("chains to a trusted Fulcio CA at {}", rfc3339(time)),

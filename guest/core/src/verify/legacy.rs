@@ -74,15 +74,9 @@ pub fn verify(
 
     if let (Some(leaf), Signer::Keyless(expected), Some(time)) = (&layer.certificate, signer, time)
     {
-        // The chain annotation offers intermediates; an anchor in it, the
-        // attacker's or the real one, is never trusted, so it is left out.
-        let untrusted: Vec<Vec<u8>> = layer
-            .chain
-            .iter()
-            .filter(|der| !is_self_signed(der))
-            .cloned()
-            .collect();
-        verify_certificate(leaf, &untrusted, &[time], expected, root, 1, &mut pass)?;
+        // The chain annotation offers intermediates only: the path builder
+        // never takes an anchor from it.
+        verify_certificate(leaf, &layer.chain, &[time], expected, root, 1, &mut pass)?;
     }
 
     // cosign signs the payload with SHA-256 whatever the curve; a key's own
@@ -121,7 +115,7 @@ fn verify_rekor_bundle(
     let claims = body::Claims {
         signature: &layer.signature,
         signer_der,
-        signed: body::Signed::Digest(payload_digest),
+        signed: body::Signed::Digest(HashAlgorithm::Sha256, payload_digest),
     };
     body::check(&rekor.body, kind, version, &claims).or_else(|e| fail("tlog.body", e))?;
     pass(
@@ -147,10 +141,4 @@ fn verify_rekor_bundle(
         ),
     );
     Ok(Some(rekor.integrated_time))
-}
-
-fn is_self_signed(der: &[u8]) -> bool {
-    chain::parse(der, "a chain certificate")
-        .map(|c| c.subject().as_raw() == c.issuer().as_raw())
-        .unwrap_or(false)
 }

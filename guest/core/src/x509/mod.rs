@@ -1,4 +1,6 @@
-//! X.509: certificate paths to the trusted root, and Fulcio identities.
+//! X.509: certificate paths to the trusted root, the signatures along them,
+//! and Fulcio identities.
 
 pub mod chain;
 pub mod identity;
+pub mod signature;
