@@ -100,3 +100,57 @@ pub fn silent_server() -> String {
     });
     address
 }
+
+/// A registry that answers every request, each after `delay`: a `HEAD` of a
+/// manifest with a digest, `GET /v2/` with 200, anything else with a 404
+/// `MANIFEST_UNKNOWN`. Each request is answered in time for a per-request
+/// deadline longer than `delay`, so only a deadline over all of an image's
+/// requests stops it. Runs until the process ends.
+pub fn slow_server(delay: Duration) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if header == "\r\n" {
+                            break;
+                        }
+                    }
+                    std::thread::sleep(delay);
+                    let digest = format!("sha256:{}", "a".repeat(64));
+                    let answer = if request_line.starts_with("HEAD ") {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest}\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: 0\r\n\r\n"
+                        )
+                    } else if request_line.starts_with("GET /v2/ ") {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".to_owned()
+                    } else {
+                        let body =
+                            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#;
+                        format!(
+                            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    };
+                    if stream.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    address
+}

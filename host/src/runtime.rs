@@ -292,6 +292,11 @@ impl PolicySession {
         })
     }
 
+    /// Whether a trap has left this instance unusable.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     pub fn warnings(&mut self) -> Result<Vec<Diagnostic>, HostError> {
         self.call(|store, b, policy| {
             b.sigward_verifier_engine()

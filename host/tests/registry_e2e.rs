@@ -19,7 +19,7 @@ use sigward_host::oci::publish::{self, LegacyLayer, Sink};
 use sigward_host::oci::registry::{Options, Registry};
 use sigward_host::oci::{DOCKER_MANIFEST, Reference, sha256_digest};
 
-use registry_server::{RegistryServer, free_port, silent_server};
+use registry_server::{RegistryServer, free_port, silent_server, slow_server};
 
 struct Run {
     code: i32,
@@ -36,6 +36,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn verify(dir: &Path, extra: &[&str], images: &[String]) -> Run {
+    verify_with_env(dir, extra, images, &[])
+}
+
+fn verify_with_env(dir: &Path, extra: &[&str], images: &[String], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_sigward"))
         .arg("verify")
         .arg("--policy")
@@ -49,6 +53,7 @@ fn verify(dir: &Path, extra: &[&str], images: &[String]) -> Run {
             "SIGWARD_CACHE_DIR",
             std::env::temp_dir().join("sigward-e2e-cache"),
         )
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -143,7 +148,8 @@ fn the_world_decides_alike_from_a_registry_and_a_layout() {
 /// a relocated name: they verify on the mirror. The registry refuses the
 /// image manifests themselves (their layers are not in the corpus), so
 /// there the image is named by digest; the layout holds the manifest too
-/// and is asked by tag.
+/// and is asked by tag. A second layout holds the signatures alone, as a
+/// mirror of them would: by digest, the image verifies from it too.
 #[test]
 fn real_signatures_verify_on_a_mirror() {
     let server = RegistryServer::start();
@@ -176,6 +182,7 @@ fn real_signatures_verify_on_a_mirror() {
 
     let mut registry = registry_client();
     let mut layout = Layout::create(&dir.join("layout")).unwrap();
+    let mut signatures_only = Layout::create(&dir.join("signatures-only")).unwrap();
     let mut by_digest = Vec::new();
     let mut by_tag = Vec::new();
     for (fixture, repo, _) in cases {
@@ -197,16 +204,22 @@ fn real_signatures_verify_on_a_mirror() {
         let tagged: Reference = format!("{address}/{repo}:v1").parse().unwrap();
         publish::legacy_signatures(&mut registry, &tagged, &digest, &layers).unwrap();
         publish::legacy_signatures(&mut layout, &tagged, &digest, &layers).unwrap();
+        publish::legacy_signatures(&mut signatures_only, &tagged, &digest, &layers).unwrap();
         Sink::put_manifest(&mut layout, &tagged, &manifest, DOCKER_MANIFEST).unwrap();
         by_digest.push(format!("{address}/{repo}@{digest}"));
         by_tag.push(tagged.whole());
     }
     let layout_arg = dir.join("layout").display().to_string();
+    let signatures_arg = dir.join("signatures-only").display().to_string();
     for (run, images) in [
         (verify(&dir, &[], &by_digest), &by_digest),
         (
             verify(&dir, &["--oci-layout", &layout_arg], &by_tag),
             &by_tag,
+        ),
+        (
+            verify(&dir, &["--oci-layout", &signatures_arg], &by_digest),
+            &by_digest,
         ),
     ] {
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -316,4 +329,83 @@ fn oversized_signatures_are_refused() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A verification that runs the guest out of fuel refuses that image alone:
+/// the other images of the run are still decided, each verify image in a
+/// fresh instance, and the exit code is a refusal's.
+#[test]
+fn a_guest_out_of_fuel_refuses_its_image_and_the_run_goes_on() {
+    let dir = scratch("fuel");
+    let mut layout = Layout::create(&dir.join("layout")).unwrap();
+    let world = sigward_demo::fill(&mut layout, "registry.demo.test").unwrap();
+    write_inputs(&dir, &world.policy, &world.trusted_root);
+    let verified: Vec<&sigward_demo::Case> = world.cases.iter().filter(|c| c.verified).collect();
+    let skipped = world
+        .cases
+        .iter()
+        .find(|c| c.allowed && !c.verified)
+        .expect("a skip case");
+    let images = vec![
+        verified[0].image.clone(),
+        skipped.image.clone(),
+        verified[1].image.clone(),
+    ];
+    let layout_arg = dir.join("layout").display().to_string();
+    let plenty = verify(&dir, &["--oci-layout", &layout_arg], &images);
+    assert_eq!(plenty.code, 0, "{}", plenty.stderr);
+
+    // Enough fuel to load the policy and match, not to verify a signature.
+    let run = verify_with_env(
+        &dir,
+        &["--oci-layout", &layout_arg],
+        &images,
+        &[("SIGWARD_FUEL_PER_CALL", "5000000")],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.decisions.len(), 3, "{}", run.stderr);
+    for image in [&images[0], &images[2]] {
+        let d = &run.decisions[image];
+        assert_eq!(d["allowed"], false, "{d}");
+        let message = d["message"].as_str().unwrap();
+        assert!(
+            message.contains("component: the sigward component stopped"),
+            "{message}"
+        );
+        assert!(message.contains("fuel"), "{message}");
+    }
+    assert_eq!(run.decisions[&images[1]]["allowed"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A registry that answers each request just inside the per-request
+/// deadline cannot hold an image past its overall deadline.
+#[test]
+fn a_slow_registry_is_cut_off_by_the_image_deadline() {
+    let dir = scratch("slow");
+    let world = sigward_demo::fill(
+        &mut Layout::create(&dir.join("unused")).unwrap(),
+        "127.0.0.1:1",
+    )
+    .unwrap();
+    let address = slow_server(std::time::Duration::from_millis(700));
+    write_inputs(
+        &dir,
+        &world.policy.replace("127.0.0.1:1", &address),
+        &world.trusted_root,
+    );
+    let signed = format!("{address}/signed/app:v1");
+    let run = verify(
+        &dir,
+        &["--timeout", "2", "--image-timeout", "3"],
+        std::slice::from_ref(&signed),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.decisions[&signed];
+    assert_eq!(d["allowed"], false, "{d}");
+    let message = d["message"].as_str().unwrap();
+    assert!(
+        message.contains("the image's 3 s for all its requests ran out"),
+        "{message}"
+    );
 }

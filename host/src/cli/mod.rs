@@ -45,7 +45,26 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Starts the runtime with the default limits and compiled-code cache.
 pub fn runtime() -> Result<Runtime, HostError> {
-    Runtime::new(Limits::default(), Runtime::default_cache_dir().as_deref())
+    Runtime::new(limits()?, Runtime::default_cache_dir().as_deref())
+}
+
+/// The guest's limits: the defaults, with the fuel per call lowered (never
+/// raised) by `$SIGWARD_FUEL_PER_CALL`, for hosts that want a tighter bound.
+fn limits() -> Result<Limits, HostError> {
+    let mut limits = Limits::default();
+    if let Some(value) = std::env::var_os("SIGWARD_FUEL_PER_CALL") {
+        let fuel = value
+            .to_str()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|fuel| *fuel > 0)
+            .ok_or_else(|| {
+                HostError::Setup(format!(
+                    "SIGWARD_FUEL_PER_CALL must be a positive integer, got {value:?}"
+                ))
+            })?;
+        limits.fuel_per_call = limits.fuel_per_call.min(fuel);
+    }
+    Ok(limits)
 }
 
 /// A policy loaded into the component, or why it is not.

@@ -36,6 +36,9 @@ pub struct Args {
     /// Seconds to wait for each registry request.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
+    /// Seconds for all the registry requests of one image together.
+    #[arg(long, default_value_t = 60)]
+    image_timeout: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -92,6 +95,7 @@ impl Lazy<'_> {
                     let options = registry::Options {
                         insecure: self.args.insecure_registries.clone(),
                         timeout: Duration::from_secs(self.args.timeout),
+                        image_timeout: Duration::from_secs(self.args.image_timeout),
                     };
                     Box::new(Registry::new(options).map_err(|e| e.to_string())?)
                 }
@@ -130,9 +134,19 @@ pub fn run(args: &Args) -> Exit {
     for image in &args.images {
         match decide(&mut session, &mut lazy, image) {
             Ok(row) => rows.push(row),
-            // The guest stopped, or an input every verification needs is
-            // missing: nothing more can be answered.
+            // An input every verification needs is missing, or the guest
+            // stopped outside a verification: nothing more can be answered.
             Err(e) => return fail(e),
+        }
+        // A trap, fuel or memory exhaustion refused that image alone: the
+        // next one gets a fresh instance (and its own trusted-root handle).
+        if session.is_poisoned() {
+            session = match load_policy(&runtime, &args.policy) {
+                Ok(Loaded::Valid(session)) => session,
+                Ok(Loaded::Invalid(_)) => return fail("the policy no longer loads"),
+                Err(e) => return fail(e),
+            };
+            lazy.root = None;
         }
     }
     for row in &rows {
@@ -221,6 +235,7 @@ fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Resu
     let started = Instant::now();
     let mut trace = vec![match_check];
     let store = lazy.store()?;
+    store.start_image();
     let digest = match store.resolve(&reference) {
         Ok(digest) => digest,
         Err(e) => {
@@ -251,11 +266,29 @@ fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Resu
     trace.extend(found.trace);
 
     let started = Instant::now();
-    let root = lazy.root(session)?;
-    let verified = session
-        .verify(&digested, &found.signatures, root)
-        .map_err(|e| e.to_string())?;
+    let root = match lazy.root(session) {
+        Ok(root) => root,
+        // The guest stopped while loading the root: this image is refused.
+        Err(e) if session.is_poisoned() => {
+            row.component += started.elapsed();
+            trace.push(check("component", Outcome::Failed, e.clone()));
+            let message = format!("component: {e}");
+            row.decision = Ok(refused(matched.rule, digested, message, trace));
+            return Ok(row);
+        }
+        Err(e) => return Err(e),
+    };
+    let verified = session.verify(&digested, &found.signatures, root);
     row.component += started.elapsed();
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(e) => {
+            trace.push(check("component", Outcome::Failed, e.to_string()));
+            let message = format!("component: {e}");
+            row.decision = Ok(refused(matched.rule, digested, message, trace));
+            return Ok(row);
+        }
+    };
     row.decision = Ok(match verified {
         Ok(mut decision) => {
             // The component's trace starts with its own policy.match.

@@ -188,8 +188,21 @@ fn read_capped(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, FetchError>
 }
 
 impl Store for Layout {
+    /// A digest names itself: the image manifest need not be in the layout
+    /// (a mirror of the signatures alone verifies, as in a registry). A tag
+    /// names the digest `index.json` gives it.
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError> {
-        self.manifest(image).map(|(_, digest)| digest)
+        match (image.digest(), image.tag()) {
+            (Some(digest), _) => {
+                self.blob_path(digest)?;
+                Ok(digest.to_owned())
+            }
+            (None, Some(tag)) => Ok(self.tagged(image, tag)?.digest),
+            (None, None) => Err(FetchError::Invalid {
+                what: image.whole(),
+                reason: "neither a tag nor a digest".to_owned(),
+            }),
+        }
     }
 
     fn manifest(&mut self, image: &Reference) -> Result<(Vec<u8>, String), FetchError> {

@@ -165,6 +165,10 @@ impl std::error::Error for FetchError {}
 
 /// Where manifests and blobs come from.
 pub trait Store {
+    /// Starts the clock of a new image: a store with deadlines bounds all of
+    /// one image's requests together from here.
+    fn start_image(&mut self) {}
+
     /// The digest (`sha256:<hex>`) that a tag or digest reference names.
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError>;
 

@@ -4,7 +4,7 @@
 //! named insecure. Every request runs under a deadline.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -24,6 +24,10 @@ pub struct Options {
     pub insecure: Vec<String>,
     /// The deadline for each request.
     pub timeout: Duration,
+    /// The deadline for all the requests of one image, counted from
+    /// [`Store::start_image`]: a registry that answers each request just in
+    /// time still cannot hold an image for longer.
+    pub image_timeout: Duration,
 }
 
 impl Default for Options {
@@ -31,6 +35,7 @@ impl Default for Options {
         Self {
             insecure: Vec::new(),
             timeout: Duration::from_secs(20),
+            image_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -54,6 +59,8 @@ pub struct Registry {
     clients: HashMap<String, (Client, RegistryAuth)>,
     runtime: tokio::runtime::Runtime,
     options: Options,
+    /// When the current image's time is up.
+    image_deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -79,6 +86,7 @@ impl Registry {
             clients: HashMap::new(),
             runtime,
             options,
+            image_deadline: None,
         })
     }
 
@@ -111,14 +119,29 @@ impl Registry {
         what: &str,
         request: impl Future<Output = Result<T, FetchError>>,
     ) -> Result<T, FetchError> {
-        let timeout = self.options.timeout;
+        let left = self
+            .image_deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let (timeout, reason) = match left {
+            Some(left) if left < self.options.timeout => (
+                left,
+                format!(
+                    "the image's {} s for all its requests ran out",
+                    self.options.image_timeout.as_secs_f64()
+                ),
+            ),
+            _ => (
+                self.options.timeout,
+                format!("no answer within {} s", self.options.timeout.as_secs_f64()),
+            ),
+        };
         self.runtime.block_on(async {
             tokio::time::timeout(timeout, request)
                 .await
                 .unwrap_or_else(|_| {
                     Err(FetchError::Unavailable {
                         what: what.to_owned(),
-                        reason: format!("no answer within {} s", timeout.as_secs_f64()),
+                        reason,
                     })
                 })
         })
@@ -209,6 +232,10 @@ fn classify(what: &str, error: OciDistributionError) -> FetchError {
 }
 
 impl Store for Registry {
+    fn start_image(&mut self) {
+        self.image_deadline = Some(Instant::now() + self.options.image_timeout);
+    }
+
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError> {
         if let Some(digest) = image.digest() {
             return Ok(digest.to_owned());
