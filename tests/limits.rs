@@ -142,3 +142,33 @@ fn an_oversized_bundle_is_a_refusal_in_the_component() {
         decision.message
     );
 }
+
+/// A few MiB of rules whose regexes each compile to a large program: refused
+/// at load for the regex budget, once, naming the rule and field; never a
+/// trap at the guest's memory cap.
+#[test]
+fn a_policy_of_many_large_regexes_is_refused_for_its_budget() {
+    let mut policy = String::from("apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n");
+    let mut rules = 0;
+    while policy.len() < 3 * 1024 * 1024 {
+        policy.push_str(&format!(
+            "  - image: 'r{rules}/*'\n    keyless: {{issuer: 'https://x', subjectRegex: '^[a-z]{{2000}}$'}}\n"
+        ));
+        rules += 1;
+    }
+    let errors = match sigward_tests::runtime()
+        .load_policy(&policy)
+        .expect("the guest must not trap")
+    {
+        Ok(_) => panic!("a policy over the regex budget must not load"),
+        Err(errors) => errors,
+    };
+    assert_eq!(errors.len(), 1, "{:?}", &errors[..errors.len().min(3)]);
+    assert_eq!(errors[0].field, "keyless.subjectRegex", "{:?}", errors[0]);
+    assert!(errors[0].rule.is_some_and(|r| r > 0), "{:?}", errors[0]);
+    assert!(
+        errors[0].message.contains("compile to more than"),
+        "{errors:?}"
+    );
+    assert!(rules > 10_000, "{rules} rules");
+}

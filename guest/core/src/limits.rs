@@ -3,13 +3,15 @@
 
 /// A policy document, in bytes.
 pub const POLICY_BYTES: usize = 4 * 1024 * 1024;
-/// Flow-collection nesting (`[` and `{`) in a policy. The YAML scanner is
-/// quadratic in it, so it is bounded before parsing.
+/// Collections nested in a policy document (YAML, aliases expanded).
 pub const POLICY_NESTING: usize = 64;
 /// Rules in one policy.
 pub const POLICY_RULES: usize = 65_536;
 /// A compiled `subjectRegex`, in bytes of regex program.
 pub const REGEX_PROGRAM_BYTES: usize = 1024 * 1024;
+/// All of a policy's compiled `subjectRegex` programs together, in bytes (as
+/// charged by the policy loader: each regex at least its program's size).
+pub const REGEX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
 /// A `trusted_root.json`, in bytes.
 pub const TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
 /// A Sigstore bundle, in bytes.

@@ -64,6 +64,10 @@ pub enum PolicyError {
     KeylessWithoutSubject,
     EmptyPublicKey,
     InvalidRegex(String),
+    /// The policy's regexes together compile past their budget.
+    RegexBudget {
+        max: usize,
+    },
     InvalidPublicKey(KeyError),
 }
 
@@ -103,6 +107,10 @@ impl fmt::Display for PolicyError {
             }
             Self::EmptyPublicKey => write!(f, "public key certificate must not be empty"),
             Self::InvalidRegex(e) => write!(f, "regular expression does not compile: {e}"),
+            Self::RegexBudget { max } => write!(
+                f,
+                "the policy's regular expressions compile to more than {max} bytes together; this one and the rest are not compiled"
+            ),
             Self::InvalidPublicKey(e) => write!(f, "{e}"),
         }
     }

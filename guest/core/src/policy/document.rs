@@ -35,16 +35,6 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
             },
         ));
     }
-    let nesting = flow_nesting_bound(text);
-    if nesting > limits::POLICY_NESTING {
-        return Err(document_error(
-            "document",
-            PolicyError::TooDeep {
-                depth: nesting,
-                max: limits::POLICY_NESTING,
-            },
-        ));
-    }
     let root = read_tree(text).map_err(|kind| document_error("document", kind))?;
     let Value::Object(root) = root else {
         return Err(document_error(
@@ -73,10 +63,11 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
             },
         ));
     }
+    let mut regexes = RegexBudget::default();
     let parsed: Vec<Option<Rule>> = rules
         .iter()
         .enumerate()
-        .map(|(index, value)| parse_rule(index, value, &mut errors))
+        .map(|(index, value)| parse_rule(index, value, &mut regexes, &mut errors))
         .collect();
     if errors.is_empty() {
         Ok(parsed.into_iter().flatten().collect())
@@ -85,60 +76,20 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
     }
 }
 
-fn read_tree(text: &str) -> Result<Value, PolicyError> {
+pub(super) fn read_tree(text: &str) -> Result<Value, PolicyError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') {
         return serde_json::from_str(trimmed).map_err(|e| PolicyError::Syntax(e.to_string()));
     }
-    let mut documents = serde_yaml_ng::Deserializer::from_str(text);
-    let first = documents.next().ok_or(PolicyError::NotOneDocument)?;
-    let value = serde::Deserialize::deserialize(first)
-        .map_err(|e: serde_yaml_ng::Error| PolicyError::Syntax(e.to_string()))?;
-    if documents.next().is_some() {
-        return Err(PolicyError::NotOneDocument);
-    }
-    Ok(value)
+    super::yaml::to_value(text)
 }
 
-/// An upper bound on how deeply `[` and `{` nest, found in one linear pass.
-///
-/// Every opening bracket counts, quoted or not; a closing one counts only
-/// outside quotes. Quotes open only where a YAML token may start, a superset of
-/// where a real quoted scalar can begin. Each way the scan can misread YAML
-/// makes the bound larger, never smaller, so a document under it is truly
-/// shallow.
-fn flow_nesting_bound(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    let mut quote: Option<u8> = None;
-    let mut previous = b'\n';
-    let mut bytes = text.bytes().peekable();
-    while let Some(b) = bytes.next() {
-        match (quote, b) {
-            (_, b'[' | b'{') => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            (Some(b'"'), b'\\') => {
-                bytes.next();
-            }
-            (Some(b'\''), b'\'') if bytes.peek() == Some(&b'\'') => {
-                bytes.next();
-            }
-            (Some(q), c) if c == q => quote = None,
-            (None, b']' | b'}') => depth = depth.saturating_sub(1),
-            (None, b'"' | b'\'') if token_may_start_after(previous) => quote = Some(b),
-            _ => {}
-        }
-        previous = b;
-    }
-    max
-}
-
-fn token_may_start_after(previous: u8) -> bool {
-    previous.is_ascii_whitespace() || b"[{,:-?".contains(&previous)
-}
-
-fn parse_rule(index: usize, value: &Value, errors: &mut Errors) -> Option<Rule> {
+fn parse_rule(
+    index: usize,
+    value: &Value,
+    regexes: &mut RegexBudget,
+    errors: &mut Errors,
+) -> Option<Rule> {
     let Value::Object(map) = value else {
         errors.push(Diagnostic {
             rule: Some(index),
@@ -183,7 +134,7 @@ fn parse_rule(index: usize, value: &Value, errors: &mut Errors) -> Option<Rule> 
     if keyless.is_some() && public_key.is_some() {
         rule.error("publicKey", PolicyError::BothVerifiers);
     }
-    let keyless = keyless.and_then(|map| parse_keyless(index, map, rule.errors));
+    let keyless = keyless.and_then(|map| parse_keyless(index, map, regexes, rule.errors));
     let public_key = public_key.and_then(|map| parse_public_key(index, map, rule.errors));
 
     if errors.len() > before {
@@ -205,6 +156,7 @@ fn parse_rule(index: usize, value: &Value, errors: &mut Errors) -> Option<Rule> 
 fn parse_keyless(
     index: usize,
     map: &Map<String, Value>,
+    regexes: &mut RegexBudget,
     errors: &mut Errors,
 ) -> Option<KeylessIdentity> {
     let mut keyless = Fields::new(map, Some(index), "keyless.", errors);
@@ -218,14 +170,23 @@ fn parse_keyless(
     if subject.is_none() && regex_source.is_none() {
         keyless.error("subject", PolicyError::KeylessWithoutSubject);
     }
-    let subject_regex = match regex_source {
-        Some(source) => match compile_regex(&source) {
-            Ok(regex) => Some(SubjectRegex { source, regex }),
-            Err(e) => {
-                keyless.error("subjectRegex", PolicyError::InvalidRegex(e));
-                None
+    let subject_regex = match regex_source.map(|source| (regexes.compile(&source), source)) {
+        Some((Ok(regex), source)) => Some(SubjectRegex { source, regex }),
+        Some((Err(RegexRefusal::Invalid(e)), _)) => {
+            keyless.error("subjectRegex", PolicyError::InvalidRegex(e));
+            None
+        }
+        Some((Err(RegexRefusal::OverBudget { first }), _)) => {
+            if first {
+                keyless.error(
+                    "subjectRegex",
+                    PolicyError::RegexBudget {
+                        max: limits::REGEX_TOTAL_BYTES,
+                    },
+                );
             }
-        },
+            None
+        }
         None => None,
     };
     Some(KeylessIdentity {
@@ -236,10 +197,57 @@ fn parse_keyless(
 }
 
 pub(super) fn compile_regex(source: &str) -> Result<regex_lite::Regex, String> {
+    compile_within(source, limits::REGEX_PROGRAM_BYTES)
+}
+
+fn compile_within(source: &str, size_limit: usize) -> Result<regex_lite::Regex, String> {
     regex_lite::RegexBuilder::new(source)
-        .size_limit(limits::REGEX_PROGRAM_BYTES)
+        .size_limit(size_limit)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// The program memory all of a policy's regexes may take together. Each
+/// regex is charged the smallest size limit of a ladder that it compiles
+/// within, at least what its program takes, so that a document of many
+/// small expressions that each compile to a large program is refused at
+/// load, never grows the guest to its memory cap.
+#[derive(Default)]
+struct RegexBudget {
+    charged: usize,
+    exhausted: bool,
+}
+
+enum RegexRefusal {
+    Invalid(String),
+    /// `first` is set for the first regex past the budget only, so that the
+    /// refusal is reported once.
+    OverBudget {
+        first: bool,
+    },
+}
+
+impl RegexBudget {
+    const LADDER: [usize; 3] = [4 * 1024, 64 * 1024, limits::REGEX_PROGRAM_BYTES];
+
+    fn compile(&mut self, source: &str) -> Result<regex_lite::Regex, RegexRefusal> {
+        let mut last_error = None;
+        for tier in Self::LADDER {
+            if self.exhausted || self.charged + tier > limits::REGEX_TOTAL_BYTES {
+                let first = !self.exhausted;
+                self.exhausted = true;
+                return Err(RegexRefusal::OverBudget { first });
+            }
+            match compile_within(source, tier) {
+                Ok(regex) => {
+                    self.charged += tier;
+                    return Ok(regex);
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(RegexRefusal::Invalid(last_error.unwrap_or_default()))
+    }
 }
 
 fn parse_public_key(

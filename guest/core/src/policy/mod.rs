@@ -4,6 +4,7 @@
 mod diagnostic;
 mod document;
 mod lint;
+mod yaml;
 
 use regex_lite::Regex;
 
@@ -13,6 +14,13 @@ use crate::public_key::PublicKey;
 use crate::reference::{Reference, ReferenceError};
 
 pub use diagnostic::{Diagnostic, PolicyError, PolicyWarning};
+
+/// A policy document's tree as the loader reads it (YAML or JSON), before
+/// any field is checked: what the YAML reader makes of a document can be
+/// compared with other readers'.
+pub fn document_tree(text: &str) -> Result<serde_json::Value, PolicyError> {
+    document::read_tree(text)
+}
 
 /// A loaded, validated policy. Parse it once and reuse it for every image.
 #[derive(Clone, Debug)]
