@@ -50,6 +50,32 @@ lint:
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo clippy --locked -p sigward-component --target wasm32-unknown-unknown -- -D warnings
 
+# Fuzz every target for SECONDS each (cargo fuzz: nightly, AddressSanitizer),
+# seeded from ../shared and the example policies (kept under target/, never
+# committed). A crash stops the run; its input is in fuzz/artifacts/TARGET/.
+fuzz seconds="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    toolchain=nightly-2026-05-20
+    rustup toolchain install --no-self-update --profile minimal "$toolchain" >/dev/null 2>&1
+    # Its own root: pip, which installs just into .tools, replaces .tools/bin.
+    if [ ! -x .tools/fuzz/bin/cargo-fuzz ]; then
+        echo "== installing cargo-fuzz into .tools/fuzz"
+        cargo install --locked --quiet --root .tools/fuzz cargo-fuzz@0.13.2
+    fi
+    export PATH="$PWD/.tools/fuzz/bin:$PATH"
+    python3 fuzz/seed.py ../shared target/fuzz/corpus
+    cd fuzz
+    echo "== building the fuzz targets ($toolchain)"
+    cargo +$toolchain fuzz build --target-dir ../target/fuzz/build
+    for target in $(cargo +$toolchain fuzz list); do
+        echo "== fuzz $target for {{seconds}} s"
+        cargo +$toolchain fuzz run --target-dir ../target/fuzz/build "$target" "../target/fuzz/corpus/$target" -- \
+            -max_total_time={{seconds}} -rss_limit_mb=4096 -print_final_stats=1 2> "../target/fuzz/$target.log" \
+            || { tail -40 "../target/fuzz/$target.log"; exit 1; }
+        grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units' "../target/fuzz/$target.log" | sed 's/^/   /'
+    done
+
 # Write the component to FILE, for hosts in other languages.
 component file="sigward.wasm": build
     {{bin}} component --write {{file}}
