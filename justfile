@@ -7,10 +7,11 @@ bin := "target/debug/sigward"
 default:
     @just --list
 
-# Build the CLI; host/build.rs builds the guest component and embeds it.
-# Built as the tests build it, so that tests and demo share one build.
+# Build the CLI and the demo's signer; host/build.rs builds the guest
+# component and embeds it. Only what the demo runs is built; the tests and
+# the benchmark reuse it (host/Cargo.toml keeps their features in step).
 build:
-    cargo test --locked --workspace --no-run --quiet
+    cargo build --locked -p sigward-host -p sigward-demo --bins
 
 # The main job, offline: a private PKI signs images into an OCI layout, and
 # `sigward verify` judges them under a policy. Then the example policies.
@@ -49,6 +50,27 @@ lint:
     cargo fmt --all --check
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo clippy --locked -p sigward-component --target wasm32-unknown-unknown -- -D warnings
+
+# cargo deny (deny.toml): licenses, duplicate versions and sources always;
+# advisories when the RustSec database (a GitHub repository) can be fetched.
+deny:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x .tools/deny/bin/cargo-deny ]; then
+        echo "== installing cargo-deny into .tools/deny"
+        cargo install --locked --quiet --root .tools/deny cargo-deny@0.20.2
+    fi
+    export PATH="$PWD/.tools/deny/bin:$PATH"
+    cargo deny --locked check bans licenses sources
+    mkdir -p target
+    if ! cargo deny --locked check advisories 2> target/deny-advisories.log; then
+        if grep -q 'failed to fetch advisory database' target/deny-advisories.log; then
+            echo "deny: ADVISORIES NOT CHECKED: the RustSec database cannot be fetched from this machine (github.com is unreachable)" >&2
+        else
+            cat target/deny-advisories.log >&2
+            exit 1
+        fi
+    fi
 
 # Fuzz every target for SECONDS each (cargo fuzz: nightly, AddressSanitizer),
 # seeded from ../shared and the example policies (kept under target/, never
