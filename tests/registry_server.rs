@@ -154,3 +154,205 @@ pub fn slow_server(delay: Duration) -> String {
     });
     address
 }
+
+/// A hostile registry: a `HEAD` of a manifest names no digest, and a `GET`
+/// answers with a body that never ends (chunked), or with a
+/// `Content-Length` of `claimed` bytes and then an endless body. It counts
+/// the bytes it managed to send in `sent`. Runs until the process ends.
+pub fn endless_manifest_server(
+    claimed: Option<u64>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::sync::atomic::Ordering;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let sent = sent.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                    }
+                    if request_line.starts_with("HEAD ") || request_line.starts_with("GET /v2/ ") {
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                        if stream.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let head = match claimed {
+                        Some(length) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {length}\r\n\r\n"
+                        ),
+                        None => "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nTransfer-Encoding: chunked\r\n\r\n".to_owned(),
+                    };
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    let block = vec![b' '; 64 * 1024];
+                    loop {
+                        let written = match claimed {
+                            Some(_) => stream.write_all(&block),
+                            None => stream
+                                .write_all(format!("{:x}\r\n", block.len()).as_bytes())
+                                .and_then(|()| stream.write_all(&block))
+                                .and_then(|()| stream.write_all(b"\r\n")),
+                        };
+                        if written.is_err() {
+                            return;
+                        }
+                        sent.fetch_add(block.len() as u64, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+/// What the token-auth proxy saw: each request line with its
+/// `Authorization` header, and each token request's form.
+#[derive(Default)]
+pub struct ProxyLog {
+    pub requests: Vec<(String, Option<String>)>,
+    pub token_forms: Vec<String>,
+}
+
+/// A registry that demands bearer tokens, in front of `upstream` (a real
+/// registry): every `/v2/` request without `Bearer <access>` gets a 401 whose
+/// challenge names `/token` on this server as the realm; `POST /token` with
+/// `grant_type=refresh_token` and `refresh_token=<refresh>` answers with the
+/// access token; anything else gets a 401. Authorized requests are passed to
+/// `upstream`. Runs until the process ends.
+pub fn token_auth_proxy(
+    upstream: String,
+    refresh: &'static str,
+    access: &'static str,
+    log: std::sync::Arc<std::sync::Mutex<ProxyLog>>,
+) -> String {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let realm = format!("http://{address}/token");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (upstream, realm, log) = (upstream.clone(), realm.clone(), log.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut headers = Vec::new();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    headers.push(header);
+                }
+                let value = |name: &str| {
+                    headers.iter().find_map(|h| {
+                        let (k, v) = h.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case(name)
+                            .then(|| v.trim().to_owned())
+                    })
+                };
+                let authorization = value("authorization");
+                let length: usize = value("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                log.lock()
+                    .unwrap()
+                    .requests
+                    .push((request_line.trim().to_owned(), authorization.clone()));
+                let reply = |stream: &mut TcpStream, status: &str, extra: &str, body: &str| {
+                    let _ = stream.write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                };
+                if request_line.starts_with("POST /token") {
+                    let form = String::from_utf8_lossy(&body).into_owned();
+                    log.lock().unwrap().token_forms.push(form.clone());
+                    let fields: Vec<&str> = form.split('&').collect();
+                    if fields.contains(&"grant_type=refresh_token")
+                        && fields.contains(&format!("refresh_token={refresh}").as_str())
+                    {
+                        reply(
+                            &mut stream,
+                            "200 OK",
+                            "",
+                            &format!(r#"{{"access_token":"{access}"}}"#),
+                        );
+                    } else {
+                        reply(
+                            &mut stream,
+                            "401 Unauthorized",
+                            "",
+                            r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#,
+                        );
+                    }
+                    return;
+                }
+                if authorization.as_deref() != Some(&format!("Bearer {access}")) {
+                    let challenge = format!(
+                        "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test-registry\"\r\n"
+                    );
+                    reply(
+                        &mut stream,
+                        "401 Unauthorized",
+                        &challenge,
+                        r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#,
+                    );
+                    return;
+                }
+                // Pass it on, then close: one request per connection.
+                let Ok(mut up) = TcpStream::connect(&upstream) else {
+                    reply(&mut stream, "502 Bad Gateway", "", "{}");
+                    return;
+                };
+                let mut forwarded = request_line.clone();
+                for h in &headers {
+                    let name = h
+                        .split(':')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_lowercase();
+                    if !matches!(name.as_str(), "host" | "connection" | "authorization") {
+                        forwarded.push_str(h);
+                    }
+                }
+                forwarded.push_str(&format!("Host: {upstream}\r\nConnection: close\r\n\r\n"));
+                let mut answer = Vec::new();
+                if up.write_all(forwarded.as_bytes()).is_err()
+                    || up.write_all(&body).is_err()
+                    || up.read_to_end(&mut answer).is_err()
+                {
+                    return;
+                }
+                let _ = stream.write_all(&answer);
+            });
+        }
+    });
+    address
+}

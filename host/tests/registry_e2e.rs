@@ -19,7 +19,10 @@ use sigward_host::oci::publish::{self, LegacyLayer, Sink};
 use sigward_host::oci::registry::{Options, Registry};
 use sigward_host::oci::{DOCKER_MANIFEST, Reference, sha256_digest};
 
-use registry_server::{RegistryServer, free_port, silent_server, slow_server};
+use registry_server::{
+    ProxyLog, RegistryServer, endless_manifest_server, free_port, silent_server, slow_server,
+    token_auth_proxy,
+};
 
 struct Run {
     code: i32,
@@ -408,4 +411,173 @@ fn a_slow_registry_is_cut_off_by_the_image_deadline() {
         message.contains("the image's 3 s for all its requests ran out"),
         "{message}"
     );
+}
+
+/// A registry that sends a manifest without end, chunked or under a huge
+/// `Content-Length`: the image is refused naming the 128 KiB limit, and
+/// little more than that is ever read.
+#[test]
+fn an_endless_manifest_is_cut_at_the_limit() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = scratch("endless");
+    let world = sigward_demo::fill(
+        &mut Layout::create(&dir.join("unused")).unwrap(),
+        "127.0.0.1:1",
+    )
+    .unwrap();
+    for claimed in [None, Some(10_000_000_000)] {
+        let sent = Arc::new(AtomicU64::new(0));
+        let address = endless_manifest_server(claimed, sent.clone());
+        write_inputs(
+            &dir,
+            &world.policy.replace("127.0.0.1:1", &address),
+            &world.trusted_root,
+        );
+        let signed = format!("{address}/signed/app:v1");
+        let run = verify(&dir, &["--timeout", "20"], std::slice::from_ref(&signed));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let message = run.decisions[&signed]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains("at most 131072 allowed"),
+            "{claimed:?}: {message}"
+        );
+        if let Some(length) = claimed {
+            // Refused on the header, before the body.
+            assert!(message.contains(&format!("is {length} bytes")), "{message}");
+        }
+        // What the server pushed before the client hung up: the cap, plus
+        // what the socket buffers held.
+        let pushed = sent.load(Ordering::Relaxed);
+        assert!(
+            pushed < 64 * 1024 * 1024,
+            "{claimed:?}: {pushed} bytes sent"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A registry that takes bearer tokens only, and a Docker configuration whose
+/// entry for it is an identity token (an OAuth2 refresh token): sigward
+/// exchanges it at the token service the registry names and sends the
+/// registry only the access token. A wrong token, or a credential helper
+/// that fails, refuses the image with the reason; neither falls back to
+/// anonymous access.
+#[test]
+fn an_identity_token_is_exchanged_never_sent() {
+    use std::sync::{Arc, Mutex};
+    let server = RegistryServer::start();
+    let mut registry = registry_client();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    let log = Arc::new(Mutex::new(ProxyLog::default()));
+    let proxy = token_auth_proxy(
+        server.address.clone(),
+        "refresh-123",
+        "access-ok",
+        log.clone(),
+    );
+    let dir = scratch("token");
+    write_inputs(
+        &dir,
+        &world.policy.replace(&server.address, &proxy),
+        &world.trusted_root,
+    );
+    let mut behind = world.clone();
+    for case in &mut behind.cases {
+        case.image = case.image.replace(&server.address, &proxy);
+    }
+    let images: Vec<String> = behind.cases.iter().map(|c| c.image.clone()).collect();
+    let docker = dir.join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let config = |entry: serde_json::Value| {
+        std::fs::write(docker.join("config.json"), entry.to_string()).unwrap();
+    };
+    let docker_env = docker.display().to_string();
+
+    config(serde_json::json!({"auths": {&proxy: {"identitytoken": "refresh-123"}}}));
+    let run = verify_with_env(&dir, &[], &images, &[("DOCKER_CONFIG", &docker_env)]);
+    check_world(&behind, &run, "behind a token service");
+    let log = log.lock().unwrap();
+    assert!(!log.token_forms.is_empty());
+    for form in &log.token_forms {
+        assert!(form.contains("grant_type=refresh_token"), "{form}");
+        assert!(form.contains("scope=repository%3A"), "{form}");
+    }
+    for (line, authorization) in &log.requests {
+        assert!(
+            !authorization
+                .as_deref()
+                .unwrap_or_default()
+                .contains("refresh-123"),
+            "the refresh token reached the registry: {line}"
+        );
+    }
+    assert!(
+        log.requests
+            .iter()
+            .any(|(line, a)| line.contains("/manifests/")
+                && a.as_deref() == Some("Bearer access-ok"))
+    );
+    drop(log);
+
+    let signed = behind
+        .cases
+        .iter()
+        .find(|c| c.verified)
+        .map(|c| c.image.clone())
+        .unwrap();
+    config(serde_json::json!({"auths": {&proxy: {"identitytoken": "wrong"}}}));
+    let run = verify_with_env(
+        &dir,
+        &[],
+        std::slice::from_ref(&signed),
+        &[("DOCKER_CONFIG", &docker_env)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let message = run.decisions[&signed]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("the token service") && message.contains("401"),
+        "{message}"
+    );
+
+    // A credential helper that fails is reported, not replaced by anonymous access.
+    let helpers = dir.join("helpers");
+    std::fs::create_dir_all(&helpers).unwrap();
+    let helper = helpers.join("docker-credential-failing");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\necho 'the keychain is locked' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&helper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&helper, permissions).unwrap();
+    config(serde_json::json!({"credHelpers": {&proxy: "failing"}}));
+    let path = format!(
+        "{}:{}",
+        helpers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = verify_with_env(
+        &dir,
+        &[],
+        std::slice::from_ref(&signed),
+        &[("DOCKER_CONFIG", &docker_env), ("PATH", &path)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let message = run.decisions[&signed]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("docker-credential-failing` failed: the keychain is locked"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -39,6 +39,10 @@ pub struct Args {
     /// Seconds for all the registry requests of one image together.
     #[arg(long, default_value_t = 60)]
     image_timeout: u64,
+    /// Send Docker credentials to `--insecure-registry` registries too
+    /// (plain HTTP); by default only HTTPS and loopback registries get them.
+    #[arg(long)]
+    send_credentials_over_http: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -96,6 +100,7 @@ impl Lazy<'_> {
                         insecure: self.args.insecure_registries.clone(),
                         timeout: Duration::from_secs(self.args.timeout),
                         image_timeout: Duration::from_secs(self.args.image_timeout),
+                        credentials_over_http: self.args.send_credentials_over_http,
                     };
                     Box::new(Registry::new(options).map_err(|e| e.to_string())?)
                 }

@@ -1,20 +1,28 @@
-//! An OCI registry over the distribution API, through `oci-client`:
-//! anonymous or bearer-token access (credentials from the Docker
-//! `config.json`), HTTPS, and plain HTTP for loopback registries or ones
-//! named insecure. Every request runs under a deadline.
+//! An OCI registry over the distribution API: anonymous, basic or bearer
+//! access (credentials from the Docker configuration), HTTPS, and plain
+//! HTTP for loopback registries or ones named insecure. Reads go through
+//! [`pull`], which bounds every body as it arrives; writes (the demo's and
+//! the tests') through `oci-client`. Every request runs under a deadline,
+//! and all of one image's requests under another.
+
+pub mod credentials;
+pub mod pull;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
+use oci_client::Client;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, manifest::OciImageIndex};
 
 use super::{
-    Descriptor, FetchError, MANIFEST_TYPES, Reference, Store, check_digest, limits, within,
+    Descriptor, FetchError, MANIFEST_TYPES, Manifest, Reference, Store, check_digest, limits,
+    sha256_digest, within,
 };
+use credentials::Credentials;
+use pull::Puller;
 
 /// How a registry is reached.
 #[derive(Clone, Debug)]
@@ -28,6 +36,9 @@ pub struct Options {
     /// [`Store::start_image`]: a registry that answers each request just in
     /// time still cannot hold an image for longer.
     pub image_timeout: Duration,
+    /// Send credentials to registries reached over plain HTTP that are not
+    /// on this machine (the `--insecure-registry` ones). Off by default.
+    pub credentials_over_http: bool,
 }
 
 impl Default for Options {
@@ -36,6 +47,7 @@ impl Default for Options {
             insecure: Vec::new(),
             timeout: Duration::from_secs(20),
             image_timeout: Duration::from_secs(60),
+            credentials_over_http: false,
         }
     }
 }
@@ -56,7 +68,11 @@ pub fn is_loopback(registry: &str) -> bool {
 /// host gets its own protocol (HTTP for loopback and insecure ones), with
 /// its credentials read once.
 pub struct Registry {
-    clients: HashMap<String, (Client, RegistryAuth)>,
+    /// Readers by registry host; a host whose credentials cannot be read
+    /// keeps that error.
+    pullers: HashMap<String, Result<Arc<Puller>, FetchError>>,
+    /// Writers by registry host.
+    pushers: HashMap<String, Client>,
     runtime: tokio::runtime::Runtime,
     options: Options,
     /// When the current image's time is up.
@@ -83,34 +99,82 @@ impl Registry {
                 reason: e.to_string(),
             })?;
         Ok(Self {
-            clients: HashMap::new(),
+            pullers: HashMap::new(),
+            pushers: HashMap::new(),
             runtime,
             options,
             image_deadline: None,
         })
     }
 
-    /// The client for `image`'s registry, and the credentials for it.
-    fn client(&mut self, image: &Reference) -> (Client, RegistryAuth) {
-        let registry = image.registry();
+    /// Whether `registry` is reached over plain HTTP.
+    fn plain(&self, registry: &str) -> bool {
+        is_loopback(registry) || self.options.insecure.iter().any(|r| r == registry)
+    }
+
+    /// The reader for `image`'s registry, its credentials read on first use.
+    fn puller(&mut self, image: &Reference) -> Result<Arc<Puller>, FetchError> {
+        let registry = image.registry().to_owned();
+        let plain = self.plain(&registry);
         let options = &self.options;
-        self.clients
-            .entry(registry.to_owned())
+        self.pullers
+            .entry(registry.clone())
             .or_insert_with(|| {
-                let plain = is_loopback(registry) || options.insecure.iter().any(|r| r == registry);
-                let client = Client::new(ClientConfig {
+                let host = image.resolve_registry();
+                let found = credentials::lookup(host)?;
+                let loopback = is_loopback(&registry);
+                let allowed = options.credentials_over_http;
+                let (credentials, withheld) = if found == Credentials::Anonymous
+                    || credentials::may_send(plain, loopback, allowed)
+                {
+                    (found, None)
+                } else {
+                    let note = format!(
+                        "the credentials for {registry} are not sent over plain HTTP; \
+                             --send-credentials-over-http sends them"
+                    );
+                    (Credentials::Anonymous, Some(note))
+                };
+                Puller::new(host, plain, credentials, withheld, allowed, options.timeout)
+                    .map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// The writer for `image`'s registry (a username and password, if the
+    /// Docker configuration has them, else anonymous).
+    fn pusher(&mut self, image: &Reference) -> Result<(Client, RegistryAuth), FetchError> {
+        let registry = image.registry().to_owned();
+        let plain = self.plain(&registry);
+        let client = self
+            .pushers
+            .entry(registry.clone())
+            .or_insert_with(|| {
+                Client::new(ClientConfig {
                     protocol: if plain {
                         ClientProtocol::Http
                     } else {
                         ClientProtocol::Https
                     },
-                    read_timeout: Some(options.timeout),
-                    connect_timeout: Some(options.timeout),
+                    read_timeout: Some(self.options.timeout),
+                    connect_timeout: Some(self.options.timeout),
                     ..ClientConfig::default()
-                });
-                (client, auth_for(image.resolve_registry()))
+                })
             })
-            .clone()
+            .clone();
+        let auth = match credentials::lookup(image.resolve_registry())? {
+            Credentials::Basic { username, password }
+                if credentials::may_send(
+                    plain,
+                    is_loopback(&registry),
+                    self.options.credentials_over_http,
+                ) =>
+            {
+                RegistryAuth::Basic(username, password)
+            }
+            _ => RegistryAuth::Anonymous,
+        };
+        Ok((client, auth))
     }
 
     /// Runs one request under the deadline.
@@ -151,8 +215,11 @@ impl Registry {
     pub fn put_blob(&mut self, repository: &Reference, bytes: &[u8]) -> Result<String, FetchError> {
         let digest = super::sha256_digest(bytes);
         let what = format!("blob {digest}");
-        let (client, _) = self.client(repository);
+        let (client, auth) = self.pusher(repository)?;
         self.run(&what, async {
+            client
+                .store_auth_if_needed(repository.resolve_registry(), &auth)
+                .await;
             client
                 .push_blob(repository, bytes.to_vec(), &digest)
                 .await
@@ -174,27 +241,17 @@ impl Registry {
                 what: what.clone(),
                 reason: e.to_string(),
             })?;
-        let (client, _) = self.client(image);
+        let (client, auth) = self.pusher(image)?;
         self.run(&what, async {
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
             client
                 .push_manifest_raw(image, bytes.to_vec(), content_type)
                 .await
                 .map_err(|e| classify(&what, e))
         })?;
         Ok(super::sha256_digest(bytes))
-    }
-}
-
-/// Credentials for `registry` from the Docker `config.json`, else anonymous.
-fn auth_for(registry: &str) -> RegistryAuth {
-    match docker_credential::get_credential(registry) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
-            RegistryAuth::Basic(user, password)
-        }
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
-            RegistryAuth::Bearer(token)
-        }
-        Err(_) => RegistryAuth::Anonymous,
     }
 }
 
@@ -241,29 +298,41 @@ impl Store for Registry {
             return Ok(digest.to_owned());
         }
         let what = format!("manifest {}", image.whole());
-        let (client, auth) = self.client(image);
-        self.run(&what, async {
-            client
-                .fetch_manifest_digest(image, &auth)
-                .await
-                .map_err(|e| classify(&what, e))
-        })
+        let puller = self.puller(image)?;
+        let (repository, reference) = (image.repository(), tag_or_digest(image));
+        let accept = MANIFEST_TYPES.join(", ");
+        let named = self.run(
+            &what,
+            puller.head_digest(repository, reference, &accept, &what),
+        )?;
+        match named {
+            Some(digest) => Ok(digest),
+            // No digest header: the manifest itself, hashed.
+            None => self.manifest(image).map(|(_, digest)| digest),
+        }
     }
 
     fn manifest(&mut self, image: &Reference) -> Result<(Vec<u8>, String), FetchError> {
         let what = format!("manifest {}", image.whole());
-        let (client, auth) = self.client(image);
-        let (bytes, digest) = self.run(&what, async {
-            client
-                .pull_manifest_raw(image, &auth, MANIFEST_TYPES)
-                .await
-                .map_err(|e| classify(&what, e))
-        })?;
-        within(&what, bytes.len() as u64, limits::MANIFEST_BYTES)?;
+        let puller = self.puller(image)?;
+        let (repository, reference) = (image.repository(), tag_or_digest(image));
+        let accept = MANIFEST_TYPES.join(", ");
+        let body = self.run(
+            &what,
+            puller.manifest(
+                repository,
+                reference,
+                &accept,
+                limits::MANIFEST_BYTES,
+                &what,
+            ),
+        )?;
+        // The digest is the bytes' own; one asked for by digest must match.
+        let digest = sha256_digest(&body.bytes);
         if let Some(expected) = image.digest() {
-            check_digest(&what, &bytes, expected)?;
+            check_digest(&what, &body.bytes, expected)?;
         }
-        Ok((bytes.to_vec(), digest))
+        Ok((body.bytes, digest))
     }
 
     fn blob(
@@ -274,67 +343,32 @@ impl Store for Registry {
     ) -> Result<Vec<u8>, FetchError> {
         let what = format!("blob {}", descriptor.digest);
         within(&what, descriptor.size, max)?;
-        let (client, _) = self.client(repository);
-        let bytes = self.run(&what, async {
-            let mut stream = client
-                .pull_blob_stream(repository, descriptor.digest.as_str())
-                .await
-                .map_err(|e| classify(&what, e))?;
-            let mut bytes = Vec::new();
-            // The descriptor's size is a claim: the stream is cut at the cap.
-            while let Some(chunk) = stream.stream.next().await {
-                let chunk = chunk.map_err(|e| FetchError::Unavailable {
-                    what: what.clone(),
-                    reason: e.to_string(),
-                })?;
-                within(&what, (bytes.len() + chunk.len()) as u64, max)?;
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(bytes)
-        })?;
+        let puller = self.puller(repository)?;
+        let bytes = self.run(
+            &what,
+            puller.blob(repository.repository(), &descriptor.digest, max, &what),
+        )?;
         check_digest(&what, &bytes, &descriptor.digest)?;
         Ok(bytes)
     }
 
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError> {
         let what = format!("referrers of {}", subject.whole());
-        // `pull_referrers` falls back to the referrers tag by itself.
-        let (client, auth) = self.client(subject);
-        let index: Option<OciImageIndex> = self.run(&what, async {
-            // Authenticate first: the referrers call reuses the stored token.
-            client
-                .store_auth_if_needed(subject.resolve_registry(), &auth)
-                .await;
-            match client.pull_referrers(subject, None).await {
-                Ok(index) => Ok(Some(index)),
-                // Its own fallback found an image manifest at the referrers
-                // tag: that is the bundle tag, which the caller reads next.
-                Err(OciDistributionError::SpecViolationError(_)) => Ok(None),
-                Err(e) => Err(classify(&what, e)),
-            }
-        })?;
-        let Some(index) = index else {
+        let digest = subject.digest().unwrap_or_default().to_owned();
+        let puller = self.puller(subject)?;
+        let Some(bytes) = self.run(
+            &what,
+            puller.referrers(subject.repository(), &digest, limits::MANIFEST_BYTES, &what),
+        )?
+        else {
             return Ok(None);
         };
-        if index.manifests.len() > limits::SIGNATURES {
-            return Err(FetchError::TooMany {
-                what: "referrers".to_owned(),
-                count: index.manifests.len(),
-                max: limits::SIGNATURES,
-            });
-        }
-        Ok(Some(
-            index
-                .manifests
-                .into_iter()
-                .map(|m| Descriptor {
-                    media_type: m.media_type,
-                    digest: m.digest,
-                    size: u64::try_from(m.size).unwrap_or(u64::MAX),
-                    artifact_type: m.artifact_type,
-                    annotations: m.annotations.unwrap_or_default().into_iter().collect(),
-                })
-                .collect(),
-        ))
+        let index = Manifest::parse(&bytes, "the referrers index")?;
+        Ok(Some(index.manifests))
     }
+}
+
+/// The tag or digest a manifest request names.
+fn tag_or_digest(image: &Reference) -> &str {
+    image.digest().or(image.tag()).unwrap_or("latest")
 }
