@@ -101,13 +101,30 @@ pub fn silent_server() -> String {
     address
 }
 
+/// Reads one request's line and headers (no body); none at the end of the
+/// connection.
+fn read_request(reader: &mut impl std::io::BufRead) -> Option<(String, Vec<String>)> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+            return Some((request_line, headers));
+        }
+        headers.push(header);
+    }
+}
+
 /// A registry that answers every request, each after `delay`: a `HEAD` of a
 /// manifest with a digest, `GET /v2/` with 200, anything else with a 404
 /// `MANIFEST_UNKNOWN`. Each request is answered in time for a per-request
 /// deadline longer than `delay`, so only a deadline over all of an image's
 /// requests stops it. Runs until the process ends.
 pub fn slow_server(delay: Duration) -> String {
-    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::io::BufReader;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -115,20 +132,7 @@ pub fn slow_server(delay: Duration) -> String {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut stream = stream;
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if header == "\r\n" {
-                            break;
-                        }
-                    }
+                while let Some((request_line, _)) = read_request(&mut reader) {
                     std::thread::sleep(delay);
                     let digest = format!("sha256:{}", "a".repeat(64));
                     let answer = if request_line.starts_with("HEAD ") {
@@ -163,7 +167,7 @@ pub fn endless_manifest_server(
     claimed: Option<u64>,
     sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> String {
-    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::io::BufReader;
     use std::sync::atomic::Ordering;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -173,17 +177,7 @@ pub fn endless_manifest_server(
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut stream = stream;
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                            break;
-                        }
-                    }
+                while let Some((request_line, _)) = read_request(&mut reader) {
                     if request_line.starts_with("HEAD ") || request_line.starts_with("GET /v2/ ") {
                         let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
                         if stream.write_all(answer.as_bytes()).is_err() {
@@ -241,7 +235,7 @@ pub fn token_auth_proxy(
     access: &'static str,
     log: std::sync::Arc<std::sync::Mutex<ProxyLog>>,
 ) -> String {
-    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::io::BufReader;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let realm = format!("http://{address}/token");
@@ -251,18 +245,9 @@ pub fn token_auth_proxy(
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut stream = stream;
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                let Some((request_line, headers)) = read_request(&mut reader) else {
                     return;
-                }
-                let mut headers = Vec::new();
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                        break;
-                    }
-                    headers.push(header);
-                }
+                };
                 let value = |name: &str| {
                     headers.iter().find_map(|h| {
                         let (k, v) = h.split_once(':')?;

@@ -74,6 +74,14 @@ fn verify_with_env(dir: &Path, extra: &[&str], images: &[String], env: &[(&str, 
     }
 }
 
+/// The message of `image`'s decision.
+fn message_of(run: &Run, image: &str) -> String {
+    run.decisions[image]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message for {image}: {}", run.stderr))
+        .to_owned()
+}
+
 fn registry_client() -> Registry {
     Registry::new(Options::default()).unwrap()
 }
@@ -81,6 +89,22 @@ fn registry_client() -> Registry {
 fn write_inputs(dir: &Path, policy: &str, root: &[u8]) {
     std::fs::write(dir.join("policy.yaml"), policy).unwrap();
     std::fs::write(dir.join("trusted_root.json"), root).unwrap();
+}
+
+/// The demo world's policy and trusted root in `dir`, their registry being
+/// `address` (a server that is not a real registry; nothing is pushed).
+fn world_policy_for(dir: &Path, address: &str) -> World {
+    let world = sigward_demo::fill(
+        &mut Layout::create(&dir.join("unused")).unwrap(),
+        "127.0.0.1:1",
+    )
+    .unwrap();
+    write_inputs(
+        dir,
+        &world.policy.replace("127.0.0.1:1", address),
+        &world.trusted_root,
+    );
+    world
 }
 
 /// Every case of the world gets the decision SPEC §4 prescribes.
@@ -243,18 +267,11 @@ fn real_signatures_verify_on_a_mirror() {
 #[test]
 fn unreachable_registries_refuse() {
     let dir = scratch("down");
-    let world = sigward_demo::fill(
-        &mut Layout::create(&dir.join("unused")).unwrap(),
-        "127.0.0.1:1",
-    )
-    .unwrap();
-    write_inputs(&dir, &world.policy, &world.trusted_root);
     for (address, reason) in [
         (format!("127.0.0.1:{}", free_port()), "cannot fetch"),
         (silent_server(), "cannot fetch"),
     ] {
-        let policy = world.policy.replace("127.0.0.1:1", &address);
-        std::fs::write(dir.join("policy.yaml"), policy).unwrap();
+        world_policy_for(&dir, &address);
         let signed = format!("{address}/signed/app:v1");
         let skipped = format!("{address}/sandbox/app:v1");
         let run = verify(
@@ -386,17 +403,8 @@ fn a_guest_out_of_fuel_refuses_its_image_and_the_run_goes_on() {
 #[test]
 fn a_slow_registry_is_cut_off_by_the_image_deadline() {
     let dir = scratch("slow");
-    let world = sigward_demo::fill(
-        &mut Layout::create(&dir.join("unused")).unwrap(),
-        "127.0.0.1:1",
-    )
-    .unwrap();
     let address = slow_server(std::time::Duration::from_millis(700));
-    write_inputs(
-        &dir,
-        &world.policy.replace("127.0.0.1:1", &address),
-        &world.trusted_root,
-    );
+    world_policy_for(&dir, &address);
     let signed = format!("{address}/signed/app:v1");
     let run = verify(
         &dir,
@@ -421,26 +429,14 @@ fn an_endless_manifest_is_cut_at_the_limit() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     let dir = scratch("endless");
-    let world = sigward_demo::fill(
-        &mut Layout::create(&dir.join("unused")).unwrap(),
-        "127.0.0.1:1",
-    )
-    .unwrap();
     for claimed in [None, Some(10_000_000_000)] {
         let sent = Arc::new(AtomicU64::new(0));
         let address = endless_manifest_server(claimed, sent.clone());
-        write_inputs(
-            &dir,
-            &world.policy.replace("127.0.0.1:1", &address),
-            &world.trusted_root,
-        );
+        world_policy_for(&dir, &address);
         let signed = format!("{address}/signed/app:v1");
         let run = verify(&dir, &["--timeout", "20"], std::slice::from_ref(&signed));
         assert_eq!(run.code, 1, "{}", run.stderr);
-        let message = run.decisions[&signed]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let message = message_of(&run, &signed);
         assert!(
             message.contains("at most 131072 allowed"),
             "{claimed:?}: {message}"
@@ -537,10 +533,7 @@ fn an_identity_token_is_exchanged_never_sent() {
         &[("DOCKER_CONFIG", &docker_env)],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let message = run.decisions[&signed]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&run, &signed);
     assert!(
         message.contains("the token service") && message.contains("401"),
         "{message}"
@@ -571,10 +564,7 @@ fn an_identity_token_is_exchanged_never_sent() {
         &[("DOCKER_CONFIG", &docker_env), ("PATH", &path)],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let message = run.decisions[&signed]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&run, &signed);
     assert!(
         message.contains("docker-credential-failing` failed: the keychain is locked"),
         "{message}"

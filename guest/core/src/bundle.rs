@@ -271,11 +271,14 @@ impl Bundle {
                 let (digest_algorithm, digest) = match m.message_digest {
                     Some(d) => {
                         let name = d.algorithm.unwrap_or_default();
-                        let algorithm = match name.as_str() {
-                            "SHA2_256" => HashAlgorithm::Sha256,
-                            "SHA2_384" => HashAlgorithm::Sha384,
-                            "SHA2_512" => HashAlgorithm::Sha512,
-                            _ => return Err(BundleError::UnsupportedDigest(name)),
+                        let Some(algorithm) = [
+                            HashAlgorithm::Sha256,
+                            HashAlgorithm::Sha384,
+                            HashAlgorithm::Sha512,
+                        ]
+                        .into_iter()
+                        .find(|a| a.protobuf_name() == name) else {
+                            return Err(BundleError::UnsupportedDigest(name));
                         };
                         let digest = decode(d.digest.as_deref(), "messageDigest.digest")?;
                         exact(&digest, algorithm.digest_len(), "messageDigest.digest")?;

@@ -146,6 +146,16 @@ impl HashAlgorithm {
         }
     }
 
+    /// The name protobuf-specs gives it (`SHA2_256`), as bundles and Rekor v2
+    /// entries write it.
+    pub fn protobuf_name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "SHA2_256",
+            Self::Sha384 => "SHA2_384",
+            Self::Sha512 => "SHA2_512",
+        }
+    }
+
     /// The digest's length in bytes.
     pub fn digest_len(self) -> usize {
         match self {
@@ -341,12 +351,8 @@ impl PublicKey {
             Self::Rsa(key) => {
                 // PEM keys do not say which RSA scheme signed: PKCS#1 v1.5 is
                 // tried first, then PSS (salt length recovered from the signature).
-                if let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) {
-                    let v15 = with_hash!(hash, D => rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone())
-                        .verify_prehash(digest, &sig));
-                    if v15.is_ok() {
-                        return Ok(());
-                    }
+                if self.verify_pkcs1v15(digest, hash, signature).is_ok() {
+                    return Ok(());
                 }
                 let sig = rsa::pss::Signature::try_from(signature).map_err(malformed)?;
                 with_hash!(hash, D => rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone())

@@ -189,6 +189,17 @@ pub trait Store {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError>;
 }
 
+/// An error with its causes (connection refused, TLS), as one line.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        reason = format!("{reason}: {cause}");
+        source = cause.source();
+    }
+    reason
+}
+
 /// Refuses `size` bytes of `what` when more than `max` are allowed.
 pub fn within(what: &str, size: u64, max: u64) -> Result<(), FetchError> {
     if size > max {

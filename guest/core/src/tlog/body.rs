@@ -198,12 +198,7 @@ fn same_v2_digest(
     expected: &[u8],
     what: &'static str,
 ) -> Result<(), BodyError> {
-    let name = match algorithm {
-        HashAlgorithm::Sha256 => "SHA2_256",
-        HashAlgorithm::Sha384 => "SHA2_384",
-        HashAlgorithm::Sha512 => "SHA2_512",
-    };
-    if hash["algorithm"].as_str() != Some(name) {
+    if hash["algorithm"].as_str() != Some(algorithm.protobuf_name()) {
         return Err(BodyError::Missing(what));
     }
     let found = base64_field(&hash["digest"], what)?;
@@ -272,12 +267,7 @@ fn same_digest(
     expected: &[u8],
     what: &'static str,
 ) -> Result<(), BodyError> {
-    let name = match algorithm {
-        HashAlgorithm::Sha256 => "sha256",
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
-    };
-    if hash["algorithm"].as_str() != Some(name) {
+    if hash["algorithm"].as_str() != Some(algorithm.name()) {
         return Err(BodyError::Missing(what));
     }
     let found = hash["value"].as_str().ok_or(BodyError::Missing(what))?;

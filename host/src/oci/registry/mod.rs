@@ -275,16 +275,9 @@ fn classify(what: &str, error: OciDistributionError) -> FetchError {
     if not_found {
         return FetchError::NotFound(what.to_owned());
     }
-    // The underlying cause (connection refused, TLS) is in the source chain.
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        reason = format!("{reason}: {cause}");
-        source = cause.source();
-    }
     FetchError::Unavailable {
         what: what.to_owned(),
-        reason,
+        reason: super::with_causes(&error),
     }
 }
 

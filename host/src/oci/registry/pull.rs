@@ -394,16 +394,9 @@ async fn quote(mut response: Response) -> String {
 }
 
 fn unavailable(what: &str, error: &reqwest::Error) -> FetchError {
-    // The cause (connection refused, TLS) is in the source chain.
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        reason = format!("{reason}: {cause}");
-        source = cause.source();
-    }
     FetchError::Unavailable {
         what: what.to_owned(),
-        reason,
+        reason: crate::oci::with_causes(error),
     }
 }
 
