@@ -543,14 +543,19 @@ fn an_identity_token_is_exchanged_never_sent() {
     let helpers = dir.join("helpers");
     std::fs::create_dir_all(&helpers).unwrap();
     let helper = helpers.join("docker-credential-failing");
-    std::fs::write(
-        &helper,
-        "#!/bin/sh\necho 'the keychain is locked' >&2\nexit 1\n",
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&helper).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&helper, permissions).unwrap();
+    // Written by another process: a file this process held open for writing
+    // could leak into a child forked meanwhile by a parallel test, and exec
+    // would then fail with ETXTBSY.
+    // It reads the request first, as helpers do (exiting before the host
+    // has written it would be a broken pipe, not a refusal).
+    let script = "#!/bin/sh\nread server\necho 'the keychain is locked' >&2\nexit 1\n";
+    let written = Command::new("sh")
+        .arg("-c")
+        .arg("printf '%s' \"$1\" > \"$2\" && chmod 755 \"$2\"")
+        .args(["sh", script, &helper.display().to_string()])
+        .status()
+        .unwrap();
+    assert!(written.success());
     config(serde_json::json!({"credHelpers": {&proxy: "failing"}}));
     let path = format!(
         "{}:{}",

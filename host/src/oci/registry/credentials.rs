@@ -87,7 +87,7 @@ fn describe(error: &CredentialRetrievalError) -> String {
             format!("the credential helper `docker-credential-{helper}` failed: {said}")
         }
         CredentialRetrievalError::HelperCommunicationError => {
-            "the credential helper could not be run".to_owned()
+            "the credential helper could not be run, or did not read its request".to_owned()
         }
         CredentialRetrievalError::MalformedHelperResponse => {
             "the credential helper's answer is not valid".to_owned()
