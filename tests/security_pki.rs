@@ -278,3 +278,32 @@ fn test_pki_timestamps_verify_and_their_checks_refuse() {
     );
     assert_eq!(check_of(result), "timestamp");
 }
+
+/// A Rekor v1 entry's log index is global across the log's shards, its
+/// proof's the shard's own: an entry in a later shard has the larger one
+/// (and verifies), an entry whose global index is below its proof's is
+/// refused, naming the inclusion check. The SET signs the global index.
+#[test]
+fn a_rekor_v1_entry_index_below_its_proof_index_is_refused() {
+    let pki = Pki::new(T0 + 86_400 * 1000);
+    let signer = testpki::key(10);
+    let cert = pki.leaf(&signer, Some(ISSUER), 1);
+    let digest = Sha256::digest(ARTIFACT);
+    let signature = testpki::sign(&signer, ARTIFACT);
+    let body = testpki::hashedrekord(&digest, &signature, &cert);
+    let bundle_with = |log_index, proof_index| {
+        let entry = pki.entry_at(&body, "hashedrekord", T0 + 60, log_index, proof_index);
+        testpki::message_bundle(&cert, entry, &digest, &signature)
+    };
+    // Second in its shard, after a shard of 4 163 431 entries.
+    assert_eq!(verify(&pki, &bundle_with(4_163_432, 1), ARTIFACT), Ok(()));
+    // The same place in the shard, as the log's very first entry: impossible.
+    let refused = verify(&pki, &bundle_with(0, 1), ARTIFACT).unwrap_err();
+    assert_eq!(refused.check, "tlog.inclusion", "{refused}");
+    assert!(
+        refused
+            .message
+            .contains("at least the proof's shard index 1"),
+        "{refused}"
+    );
+}

@@ -429,32 +429,63 @@ impl Pki {
     /// A log entry for `body`, alone in its tree, with a SET, an inclusion
     /// proof and a signed checkpoint, all by the test log.
     pub fn entry(&self, body: &Value, kind: &str, integrated_time: i64) -> Value {
+        self.entry_at(body, kind, integrated_time, 0, 0)
+    }
+
+    /// A log entry for `body` whose SET names `log_index`, the log's global
+    /// index, and whose inclusion proof puts it at `proof_index` (0 or 1) in
+    /// the tree of its shard: alone, or after one other leaf.
+    pub fn entry_at(
+        &self,
+        body: &Value,
+        kind: &str,
+        integrated_time: i64,
+        log_index: u64,
+        proof_index: u64,
+    ) -> Value {
+        assert!(
+            proof_index <= 1,
+            "the test log's trees hold one or two leaves"
+        );
         let body = serde_json::to_vec(body).expect("serializes");
         let body_b64 = B64.encode(&body);
         let log_id = self.log_id();
         let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
         let canonical = format!(
-            r#"{{"body":"{body_b64}","integratedTime":{integrated_time},"logID":"{hex}","logIndex":0}}"#
+            r#"{{"body":"{body_b64}","integratedTime":{integrated_time},"logID":"{hex}","logIndex":{log_index}}}"#
         );
         let set = sign(&self.log_key, canonical.as_bytes());
-        let mut leaf = vec![0u8];
-        leaf.extend(&body);
-        let root = Sha256::digest(&leaf);
-        let note = format!("testlog - 1\n1\n{}\n", B64.encode(root));
+        let leaf_hash = |data: &[u8]| {
+            let mut leaf = vec![0u8];
+            leaf.extend(data);
+            Sha256::digest(&leaf).to_vec()
+        };
+        let ours = leaf_hash(&body);
+        let (root, hashes) = if proof_index == 0 {
+            (ours, Vec::new())
+        } else {
+            let other = leaf_hash(b"an earlier entry");
+            let mut node = vec![1u8];
+            node.extend(&other);
+            node.extend(&ours);
+            (Sha256::digest(&node).to_vec(), vec![B64.encode(other)])
+        };
+        let size = proof_index + 1;
+        let note = format!("testlog - 1\n{size}\n{}\n", B64.encode(&root));
         let mut hinted = log_id[..4].to_vec();
         hinted.extend(sign(&self.log_key, note.as_bytes()));
         let checkpoint = format!("{note}\n\u{2014} testlog {}\n", B64.encode(hinted));
         json!({
-            "logIndex": "0",
+            "logIndex": log_index.to_string(),
             "logId": {"keyId": B64.encode(&log_id)},
             "kindVersion": {"kind": kind, "version": "0.0.1"},
             "integratedTime": integrated_time.to_string(),
             "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
             "inclusionProof": {
-                "logIndex": "0",
-                "rootHash": B64.encode(root),
-                "treeSize": "1",
-                "hashes": [],
+                "logIndex": proof_index.to_string(),
+                "rootHash": B64.encode(&root),
+                "treeSize": size.to_string(),
+                "hashes": hashes,
                 "checkpoint": {"envelope": checkpoint}
             },
             "canonicalizedBody": body_b64
