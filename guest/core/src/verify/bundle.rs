@@ -3,9 +3,8 @@
 //! they prove, the certificate at that time (path, SCT, identity) or the key,
 //! and last the signature over the artifact.
 //!
-//! What this build cannot check yet fails closed with a named check: RFC 3161
-//! timestamps, Rekor v2 entries, and log kinds other than hashedrekord 0.0.1,
-//! dsse 0.0.1 and intoto 0.0.2.
+//! Log kinds other than hashedrekord (0.0.1, 0.0.2), rekord 0.0.1, dsse
+//! (0.0.1, 0.0.2) and intoto 0.0.2 fail closed, naming `tlog.body`.
 
 use std::fmt;
 
