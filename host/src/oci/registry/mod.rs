@@ -91,6 +91,9 @@ impl Registry {
     /// A store over every registry an image names: loopback ones and those
     /// in `options.insecure` over HTTP, the rest over HTTPS.
     pub fn new(options: Options) -> Result<Self, FetchError> {
+        // rustls with ring for every HTTPS client of the process; a provider
+        // someone installed first stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
