@@ -15,19 +15,58 @@ const BINARY: &str = "docker-registry";
 pub struct RegistryServer {
     child: Child,
     dir: PathBuf,
-    /// `127.0.0.1:<port>`.
+    /// `127.0.0.1:<port>`, or `<ip>:<port>` over HTTPS.
     pub address: String,
+    tls: bool,
 }
 
 impl RegistryServer {
+    /// A registry on loopback, over plain HTTP, with its own storage.
     pub fn start() -> Self {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("sigward-registry-{}-{port}", std::process::id()));
+        Self::spawn(&dir, &dir.join("data"), &format!("127.0.0.1:{port}"), None)
+    }
+
+    /// A second registry serving this one's storage over HTTPS at `ip`, with
+    /// `tls`'s certificate and key.
+    pub fn beside_over_https(&self, ip: &str, tls: &sigward_testpki::TlsServer) -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!(
+            "sigward-registry-{}-{port}-tls",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("server.pem"), &tls.certificate_pem).unwrap();
+        std::fs::write(dir.join("server.key"), &tls.key_pem).unwrap();
+        let files = (dir.join("server.pem"), dir.join("server.key"));
+        Self::spawn(
+            &dir,
+            &self.dir.join("data"),
+            &format!("{ip}:{port}"),
+            Some(files),
+        )
+    }
+
+    fn spawn(
+        dir: &std::path::Path,
+        data: &std::path::Path,
+        address: &str,
+        tls: Option<(PathBuf, PathBuf)>,
+    ) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let tls_config = match &tls {
+            Some((certificate, key)) => format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{tls_config}",
+            data.display()
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let child = Command::new(BINARY)
@@ -44,8 +83,9 @@ impl RegistryServer {
             });
         let server = Self {
             child,
-            dir,
-            address: format!("127.0.0.1:{port}"),
+            dir: dir.to_path_buf(),
+            address: address.to_owned(),
+            tls: tls.is_some(),
         };
         server.wait_ready();
         server
@@ -57,10 +97,11 @@ impl RegistryServer {
             if let Ok(mut stream) = TcpStream::connect(&self.address) {
                 let request = format!("GET /v2/ HTTP/1.0\r\nHost: {}\r\n\r\n", self.address);
                 let mut answer = String::new();
+                // Over HTTPS, a plain request gets a 400 once it is up.
                 if stream.write_all(request.as_bytes()).is_ok()
                     && stream.read_to_string(&mut answer).is_ok()
                     && answer.starts_with("HTTP/1.")
-                    && answer.contains(" 200 ")
+                    && (answer.contains(" 200 ") || self.tls)
                 {
                     return;
                 }
@@ -77,6 +118,23 @@ impl Drop for RegistryServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// This machine's own address on its default route: not loopback, so a
+/// registry there is reached over HTTPS. No packet is sent.
+pub fn non_loopback_address() -> std::net::Ipv4Addr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let found = socket
+        .connect("192.0.2.1:9")
+        .and_then(|()| socket.local_addr())
+        .ok()
+        .and_then(|a| match a.ip() {
+            std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+            _ => None,
+        });
+    found.unwrap_or_else(|| {
+        panic!("the HTTPS end-to-end test needs a non-loopback IPv4 address on this machine")
+    })
 }
 
 /// A port nothing listens on right now.

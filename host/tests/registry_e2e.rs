@@ -20,8 +20,8 @@ use sigward_host::oci::registry::{Options, Registry};
 use sigward_host::oci::{DOCKER_MANIFEST, Reference, sha256_digest};
 
 use registry_server::{
-    ProxyLog, RegistryServer, endless_manifest_server, free_port, silent_server, slow_server,
-    token_auth_proxy,
+    ProxyLog, RegistryServer, endless_manifest_server, free_port, non_loopback_address,
+    silent_server, slow_server, token_auth_proxy,
 };
 
 struct Run {
@@ -572,6 +572,64 @@ fn an_identity_token_is_exchanged_never_sent() {
     let message = message_of(&run, &signed);
     assert!(
         message.contains("docker-credential-failing` failed: the keychain is locked"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Over HTTPS: the same storage served by a second registry with TLS, at
+/// this machine's own non-loopback address (loopback registries are always
+/// plain HTTP), its certificate issued by a CA the sigward process trusts
+/// through `SSL_CERT_FILE`. The world decides as it does over HTTP; without
+/// the CA, the certificate is refused and so is every verify image.
+#[test]
+fn the_world_decides_alike_over_https() {
+    let ip = non_loopback_address();
+    let plain = RegistryServer::start();
+    let mut registry = registry_client();
+    let world = sigward_demo::fill(&mut registry, &plain.address).unwrap();
+    let tls = sigward_testpki::tls_server(ip.octets());
+    let secure = plain.beside_over_https(&ip.to_string(), &tls);
+    let dir = scratch("https");
+    write_inputs(
+        &dir,
+        &world.policy.replace(&plain.address, &secure.address),
+        &world.trusted_root,
+    );
+    std::fs::write(dir.join("ca.pem"), &tls.ca_pem).unwrap();
+    let mut over_https = world.clone();
+    for case in &mut over_https.cases {
+        case.image = case.image.replace(&plain.address, &secure.address);
+    }
+    let images: Vec<String> = over_https.cases.iter().map(|c| c.image.clone()).collect();
+    let ca = dir.join("ca.pem").display().to_string();
+    let run = verify_with_env(&dir, &[], &images, &[("SSL_CERT_FILE", &ca)]);
+    check_world(&over_https, &run, "over HTTPS");
+
+    // Another CA (the test PKI's Fulcio-like root), which did not issue it.
+    let other = sigward_testpki::Pki::new(sigward_testpki::T0 + 86_400);
+    std::fs::write(
+        dir.join("other-ca.pem"),
+        sigward_testpki::pem("CERTIFICATE", &other.root),
+    )
+    .unwrap();
+    let untrusted = dir.join("other-ca.pem").display().to_string();
+    let signed = over_https
+        .cases
+        .iter()
+        .find(|c| c.verified)
+        .map(|c| c.image.clone())
+        .unwrap();
+    let run = verify_with_env(
+        &dir,
+        &[],
+        std::slice::from_ref(&signed),
+        &[("SSL_CERT_FILE", &untrusted)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let message = message_of(&run, &signed);
+    assert!(
+        message.contains("fetch.resolve") && message.contains("certificate"),
         "{message}"
     );
     let _ = std::fs::remove_dir_all(&dir);

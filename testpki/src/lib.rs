@@ -31,6 +31,7 @@ const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+const OID_SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
 const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
 const OID_TST_INFO: &[u8] = &[
@@ -490,6 +491,42 @@ impl Pki {
             },
             "canonicalizedBody": body_b64
         })
+    }
+}
+
+/// PEM files for a TLS server at `ip`: a CA certificate, the server's
+/// certificate (SAN `ip`, serverAuth) and its PKCS#8 key. Valid from a year
+/// before [`T0`] to 2043, so real clocks accept them.
+pub struct TlsServer {
+    pub ca_pem: String,
+    pub certificate_pem: String,
+    pub key_pem: String,
+}
+
+pub fn tls_server(ip: [u8; 4]) -> TlsServer {
+    use p256::pkcs8::EncodePrivateKey as _;
+    let until = T0 + 86_400 * 365 * 19;
+    let (ca_key, server_key) = (key(70), key(71));
+    let ca = signed_cert(
+        &tbs(
+            &ca_spec(70, "test-tls-ca", "test-tls-ca", &ca_key, until),
+            &[],
+        ),
+        &ca_key,
+    );
+    let spec = CertSpec {
+        ca: false,
+        not_before: T0 - 86_400,
+        eku: OID_SERVER_AUTH,
+        ..ca_spec(71, "test-tls-ca", "test-registry", &server_key, until)
+    };
+    let san = extension(OID_SAN, false, &seq(&[&encode(0x87, &ip)]));
+    let certificate = signed_cert(&tbs(&spec, &[san]), &ca_key);
+    let key_der = server_key.to_pkcs8_der().expect("encodes");
+    TlsServer {
+        ca_pem: pem("CERTIFICATE", &ca),
+        certificate_pem: pem("CERTIFICATE", &certificate),
+        key_pem: pem("PRIVATE KEY", key_der.as_bytes()),
     }
 }
 
