@@ -71,8 +71,8 @@ pub struct Registry {
     /// Readers by registry host; a host whose credentials cannot be read
     /// keeps that error.
     pullers: HashMap<String, Result<Arc<Puller>, FetchError>>,
-    /// Writers by registry host.
-    pushers: HashMap<String, Client>,
+    /// Writers by registry host, with their credentials.
+    pushers: HashMap<String, (Client, RegistryAuth)>,
     runtime: tokio::runtime::Runtime,
     options: Options,
     /// When the current image's time is up.
@@ -115,68 +115,71 @@ impl Registry {
         is_loopback(registry) || self.options.insecure.iter().any(|r| r == registry)
     }
 
-    /// The reader for `image`'s registry, its credentials read on first use.
-    fn puller(&mut self, image: &Reference) -> Result<Arc<Puller>, FetchError> {
-        let registry = image.registry().to_owned();
-        let plain = self.plain(&registry);
-        let options = &self.options;
-        self.pullers
-            .entry(registry.clone())
-            .or_insert_with(|| {
-                let host = image.resolve_registry();
-                let found = credentials::lookup(host)?;
-                let loopback = is_loopback(&registry);
-                let allowed = options.credentials_over_http;
-                let (credentials, withheld) = if found == Credentials::Anonymous
-                    || credentials::may_send(plain, loopback, allowed)
-                {
-                    (found, None)
-                } else {
-                    let note = format!(
-                        "the credentials for {registry} are not sent over plain HTTP; \
-                             --send-credentials-over-http sends them"
-                    );
-                    (Credentials::Anonymous, Some(note))
-                };
-                Puller::new(host, plain, credentials, withheld, allowed, options.timeout)
-                    .map(Arc::new)
-            })
-            .clone()
+    /// The credentials the Docker configuration holds for `image`'s
+    /// registry, as they may be sent: withheld over plain HTTP to a registry
+    /// off this machine unless allowed, with the reason why.
+    fn credentials(&self, image: &Reference) -> Result<(Credentials, Option<String>), FetchError> {
+        let registry = image.registry();
+        let found = credentials::lookup(image.resolve_registry())?;
+        let allowed = self.options.credentials_over_http;
+        if found == Credentials::Anonymous
+            || credentials::may_send(self.plain(registry), is_loopback(registry), allowed)
+        {
+            return Ok((found, None));
+        }
+        let note = format!(
+            "the credentials for {registry} are not sent over plain HTTP; \
+             --send-credentials-over-http sends them"
+        );
+        Ok((Credentials::Anonymous, Some(note)))
     }
 
-    /// The writer for `image`'s registry (a username and password, if the
-    /// Docker configuration has them, else anonymous).
+    /// The reader for `image`'s registry, its credentials read on first use.
+    fn puller(&mut self, image: &Reference) -> Result<Arc<Puller>, FetchError> {
+        let registry = image.registry();
+        if let Some(known) = self.pullers.get(registry) {
+            return known.clone();
+        }
+        let plain = self.plain(registry);
+        let made = self.credentials(image).and_then(|(credentials, withheld)| {
+            Puller::new(
+                image.resolve_registry(),
+                plain,
+                credentials,
+                withheld,
+                self.options.credentials_over_http,
+                self.options.timeout,
+            )
+            .map(Arc::new)
+        });
+        self.pullers.insert(registry.to_owned(), made.clone());
+        made
+    }
+
+    /// The writer for `image`'s registry, with a username and password if the
+    /// Docker configuration has them and they may be sent, else anonymous;
+    /// both made on first use.
     fn pusher(&mut self, image: &Reference) -> Result<(Client, RegistryAuth), FetchError> {
-        let registry = image.registry().to_owned();
-        let plain = self.plain(&registry);
-        let client = self
-            .pushers
-            .entry(registry.clone())
-            .or_insert_with(|| {
-                Client::new(ClientConfig {
-                    protocol: if plain {
-                        ClientProtocol::Http
-                    } else {
-                        ClientProtocol::Https
-                    },
-                    read_timeout: Some(self.options.timeout),
-                    connect_timeout: Some(self.options.timeout),
-                    ..ClientConfig::default()
-                })
-            })
-            .clone();
-        let auth = match credentials::lookup(image.resolve_registry())? {
-            Credentials::Basic { username, password }
-                if credentials::may_send(
-                    plain,
-                    is_loopback(&registry),
-                    self.options.credentials_over_http,
-                ) =>
-            {
-                RegistryAuth::Basic(username, password)
-            }
+        let registry = image.registry();
+        if let Some(known) = self.pushers.get(registry) {
+            return Ok(known.clone());
+        }
+        let auth = match self.credentials(image)?.0 {
+            Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
             _ => RegistryAuth::Anonymous,
         };
+        let client = Client::new(ClientConfig {
+            protocol: if self.plain(registry) {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            read_timeout: Some(self.options.timeout),
+            connect_timeout: Some(self.options.timeout),
+            ..ClientConfig::default()
+        });
+        self.pushers
+            .insert(registry.to_owned(), (client.clone(), auth.clone()));
         Ok((client, auth))
     }
 

@@ -149,7 +149,8 @@ impl Puller {
         read_bounded(response, what, max).await
     }
 
-    /// Sends a request, answering one authentication challenge.
+    /// Sends a request, answering one authentication challenge: a second
+    /// `401` is reported as any other refusal.
     async fn send(
         &self,
         method: Method,
@@ -159,37 +160,32 @@ impl Puller {
         what: &str,
     ) -> Result<Response, FetchError> {
         let url = format!("{}{path}", self.base);
-        let mut authorization = self.cached(repository);
-        for answered in [false, true] {
+        let attempt = |authorization: Authorization| {
             let request = self
                 .http
                 .request(method.clone(), &url)
                 .header(ACCEPT, accept);
-            let request = match &authorization {
+            let request = match authorization {
                 Authorization::None => request,
                 Authorization::Basic(value) | Authorization::Bearer(value) => {
                     request.header(AUTHORIZATION, value)
                 }
             };
-            let response = request.send().await.map_err(|e| unavailable(what, &e))?;
-            let status = response.status();
-            if status == StatusCode::UNAUTHORIZED && !answered {
-                let challenge = response
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                authorization = self.authorize(&challenge, repository, what).await?;
-                self.remember(repository, &authorization);
-                continue;
-            }
-            return self.check_status(response, what).await;
+            async move { request.send().await.map_err(|e| unavailable(what, &e)) }
+        };
+        let mut response = attempt(self.cached(repository)).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let authorization = self.authorize(&challenge, repository, what).await?;
+            self.remember(repository, &authorization);
+            response = attempt(authorization).await?;
         }
-        Err(FetchError::Unavailable {
-            what: what.to_owned(),
-            reason: "the registry refused the credentials it asked for".to_owned(),
-        })
+        self.check_status(response, what).await
     }
 
     async fn check_status(&self, response: Response, what: &str) -> Result<Response, FetchError> {
@@ -207,10 +203,7 @@ impl Puller {
         {
             reason = format!("{reason} ({withheld})");
         }
-        Err(FetchError::Unavailable {
-            what: what.to_owned(),
-            reason,
-        })
+        Err(refused(what, reason))
     }
 
     fn cached(&self, repository: &str) -> Authorization {
@@ -234,10 +227,7 @@ impl Puller {
         repository: &str,
         what: &str,
     ) -> Result<Authorization, FetchError> {
-        let refused = |reason: String| FetchError::Unavailable {
-            what: what.to_owned(),
-            reason,
-        };
+        let refused = |reason| refused(what, reason);
         let (scheme, params) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
             return match &self.credentials {
@@ -283,18 +273,13 @@ impl Puller {
         scope: &str,
         what: &str,
     ) -> Result<String, FetchError> {
-        let refused = |reason: String| FetchError::Unavailable {
-            what: what.to_owned(),
-            reason,
-        };
+        let refused = |reason| refused(what, reason);
         let url = reqwest::Url::parse(realm)
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http"))
             .ok_or_else(|| refused(format!("the token service `{realm}` is not an HTTP URL")))?;
-        let plain_remote = url.scheme() == "http"
-            && !url
-                .host_str()
-                .is_some_and(|h| super::is_loopback(h) || h == "localhost");
+        let plain_remote =
+            url.scheme() == "http" && !url.host_str().is_some_and(super::is_loopback);
         let may_send = !plain_remote || self.plain_allowed;
         let request = match (&self.credentials, may_send) {
             (Credentials::RefreshToken(_), false) => {
@@ -393,11 +378,16 @@ async fn quote(mut response: Response) -> String {
     }
 }
 
-fn unavailable(what: &str, error: &reqwest::Error) -> FetchError {
+/// `what` could not be fetched, for `reason`.
+fn refused(what: &str, reason: String) -> FetchError {
     FetchError::Unavailable {
         what: what.to_owned(),
-        reason: crate::oci::with_causes(error),
+        reason,
     }
+}
+
+fn unavailable(what: &str, error: &reqwest::Error) -> FetchError {
+    refused(what, crate::oci::with_causes(error))
 }
 
 /// `Scheme k1="v1",k2=v2`: the scheme and its parameters (RFC 7235).
