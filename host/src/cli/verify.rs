@@ -192,6 +192,19 @@ fn refused(rule: Option<u32>, reference: String, message: String, trace: Vec<Che
     }
 }
 
+/// The refusal of an image whose verification stopped the guest (a trap, its
+/// fuel or memory exhausted), with the check `component`.
+fn guest_stopped(
+    rule: Option<u32>,
+    reference: String,
+    mut trace: Vec<Check>,
+    error: String,
+) -> Decision {
+    let message = format!("component: {error}");
+    trace.push(check("component", Outcome::Failed, error));
+    refused(rule, reference, message, trace)
+}
+
 /// One image: `Ok(row)` for every answer, refusals included; `Err` only when
 /// nothing more can be answered.
 fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Result<Row, String> {
@@ -276,9 +289,7 @@ fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Resu
         // The guest stopped while loading the root: this image is refused.
         Err(e) if session.is_poisoned() => {
             row.component += started.elapsed();
-            trace.push(check("component", Outcome::Failed, e.clone()));
-            let message = format!("component: {e}");
-            row.decision = Ok(refused(matched.rule, digested, message, trace));
+            row.decision = Ok(guest_stopped(matched.rule, digested, trace, e));
             return Ok(row);
         }
         Err(e) => return Err(e),
@@ -288,9 +299,7 @@ fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Resu
     let verified = match verified {
         Ok(verified) => verified,
         Err(e) => {
-            trace.push(check("component", Outcome::Failed, e.to_string()));
-            let message = format!("component: {e}");
-            row.decision = Ok(refused(matched.rule, digested, message, trace));
+            row.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
             return Ok(row);
         }
     };
