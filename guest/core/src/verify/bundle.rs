@@ -8,7 +8,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256, Sha512};
 use x509_parser::prelude::FromDer;
 
 use crate::bundle::{Bundle, Content, Material, TlogEntry, Version};
@@ -134,16 +133,6 @@ pub fn verify_with(
     let mut pass =
         |name: &str, detail: String| trace.push(Check::new(name, Outcome::Passed, detail));
 
-    let sha256: Option<[u8; 32]> = match artifact {
-        Artifact::Bytes(bytes) => Some(Sha256::digest(bytes).into()),
-        Artifact::Digest(d) => Some(d),
-        Artifact::Sha512(_) => None,
-    };
-    let sha512: Option<[u8; 64]> = match artifact {
-        Artifact::Bytes(bytes) => Some(Sha512::digest(bytes).into()),
-        Artifact::Sha512(d) => Some(d),
-        Artifact::Digest(_) => None,
-    };
     // A message signature is over the artifact's digest, by the bundle's hash.
     let message_digest = match &bundle.content {
         Content::MessageSignature {
@@ -324,9 +313,12 @@ pub fn verify_with(
                     signing_key.algorithm()
                 ),
             );
+            // Hashed here, not up front: a message signature needs only its own.
+            let sha256 = artifact_digest(artifact, HashAlgorithm::Sha256);
+            let sha512 = artifact_digest(artifact, HashAlgorithm::Sha512);
             let digests = statement::Digests {
-                sha256: sha256.as_ref().map(|d| d.as_slice()),
-                sha512: sha512.as_ref().map(|d| d.as_slice()),
+                sha256: sha256.as_deref(),
+                sha512: sha512.as_deref(),
             };
             let named =
                 statement::check_subject(&envelope.payload_type, &envelope.payload, &digests)

@@ -120,13 +120,6 @@ impl CertSignatureAlgorithm {
             Self::Ed25519 => "Ed25519",
         }
     }
-
-    fn hash(self) -> HashAlgorithm {
-        match self {
-            Self::Ecdsa(hash) | Self::RsaPkcs1v15(hash) => hash,
-            Self::Ed25519 => HashAlgorithm::Sha512,
-        }
-    }
 }
 
 /// The parameters as (class, constructed, tag, contents), if there are any.
@@ -178,7 +171,7 @@ pub fn verify_prepared(
     child: &X509Certificate<'_>,
 ) -> Result<(), CertSignatureError> {
     let algorithm = CertSignatureAlgorithm::of(child)?;
-    let CertSignatureAlgorithm::Ecdsa(_) = algorithm else {
+    let CertSignatureAlgorithm::Ecdsa(hash) = algorithm else {
         return Err(CertSignatureError::WrongKeyType {
             algorithm,
             key: issuer_key.algorithm(),
@@ -188,7 +181,7 @@ pub fn verify_prepared(
         .verify_with_hash(
             child.tbs_certificate.as_ref(),
             &child.signature_value.data,
-            algorithm.hash(),
+            hash,
         )
         .map_err(|e| CertSignatureError::Invalid(e.to_string()))
 }
