@@ -81,7 +81,7 @@ impl fmt::Display for PolicyError {
                 write!(f, "{count} rules, at most {max} allowed")
             }
             Self::TooDeep { depth, max } => {
-                write!(f, "brackets nest {depth} deep, at most {max} allowed")
+                write!(f, "collections nest {depth} deep, at most {max} allowed")
             }
             Self::Syntax(e) => write!(f, "not valid YAML or JSON: {e}"),
             Self::NotOneDocument => write!(f, "expected exactly one YAML document"),
