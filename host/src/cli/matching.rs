@@ -5,7 +5,9 @@ use std::path::Path;
 use serde_json::json;
 use sigward_host::runtime::{Evidence, MatchResult};
 
-use super::{Exit, Line, Loaded, action_name, fail, load_policy, runtime};
+use sigward_host::decide::action_name;
+
+use super::{Exit, Line, Loaded, fail, load_policy, runtime};
 use crate::Output;
 
 /// One image's answer, before printing.

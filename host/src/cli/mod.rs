@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sigward_host::runtime::{Action, Diagnostic};
+use sigward_host::runtime::Diagnostic;
 use sigward_host::{HostError, Limits, PolicySession, Runtime};
 
 /// How a command ends.
@@ -133,14 +133,4 @@ pub fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
 
 fn default_display() -> &'static str {
     "$XDG_CONFIG_HOME/sigward/trusted_root.json (default ~/.config/sigward/trusted_root.json)"
-}
-
-/// An action as the policy names it.
-pub fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Verify => "verify",
-        Action::Skip => "skip",
-        Action::Deny => "deny",
-        Action::None => "none",
-    }
 }

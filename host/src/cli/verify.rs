@@ -5,16 +5,17 @@
 //! decide. Nothing is fetched for skip, deny or no match.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use sigward_host::PolicySession;
+use sigward_host::decide::{Answer, Inputs, action_name, decide};
+use sigward_host::oci::Store;
 use sigward_host::oci::layout::Layout;
 use sigward_host::oci::registry::{self, Registry};
-use sigward_host::oci::{Reference, Store, digested_name, discover};
-use sigward_host::runtime::{Action, Check, Decision, Outcome, TrustedRootHandle, VerifyError};
+use sigward_host::runtime::{Outcome, TrustedRootHandle};
 
-use super::{Exit, Line, Loaded, action_name, fail, load_policy, read_input, runtime};
+use super::{Exit, Line, Loaded, fail, load_policy, read_input, runtime};
 use crate::Output;
 
 #[derive(clap::Args)]
@@ -51,15 +52,6 @@ pub struct Args {
     images: Vec<String>,
 }
 
-/// One image's answer.
-struct Row {
-    image: String,
-    decision: Result<Decision, String>,
-    /// Time spent fetching, and inside the component.
-    fetch: Duration,
-    component: Duration,
-}
-
 /// The inputs opened on first need: a policy with no verify rule that
 /// matches needs neither a trusted root nor a store.
 struct Lazy<'a> {
@@ -68,7 +60,7 @@ struct Lazy<'a> {
     store: Option<Box<dyn Store>>,
 }
 
-impl Lazy<'_> {
+impl Inputs for Lazy<'_> {
     fn root(&mut self, session: &mut PolicySession) -> Result<&TrustedRootHandle, String> {
         if self.root.is_none() {
             let path = super::trusted_root_path(self.args.trusted_root.as_deref())?;
@@ -172,176 +164,6 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-fn check(name: &str, outcome: Outcome, detail: String) -> Check {
-    Check {
-        name: name.to_owned(),
-        outcome,
-        detail,
-    }
-}
-
-fn refused(rule: Option<u32>, reference: String, message: String, trace: Vec<Check>) -> Decision {
-    Decision {
-        allowed: false,
-        verified: false,
-        rule,
-        action: Action::Verify,
-        reference,
-        message: format!("image verification failed: {message}"),
-        trace,
-    }
-}
-
-/// The refusal of an image whose verification stopped the guest (a trap, its
-/// fuel or memory exhausted), with the check `component`.
-fn guest_stopped(
-    rule: Option<u32>,
-    reference: String,
-    mut trace: Vec<Check>,
-    error: String,
-) -> Decision {
-    let message = format!("component: {error}");
-    trace.push(check("component", Outcome::Failed, error));
-    refused(rule, reference, message, trace)
-}
-
-/// One image: `Ok(row)` for every answer, refusals included; `Err` only when
-/// nothing more can be answered.
-fn decide(session: &mut PolicySession, lazy: &mut Lazy<'_>, image: &str) -> Result<Row, String> {
-    let mut row = Row {
-        image: image.to_owned(),
-        decision: Err(String::new()),
-        fetch: Duration::ZERO,
-        component: Duration::ZERO,
-    };
-    let started = Instant::now();
-    let matched = match session.match_image(image).map_err(|e| e.to_string())? {
-        Ok(m) => m,
-        Err(e) => {
-            row.decision = Err(format!("invalid image reference: {}", e.message));
-            return Ok(row);
-        }
-    };
-    row.component += started.elapsed();
-    let match_check = check(
-        "policy.match",
-        Outcome::Passed,
-        match matched.rule {
-            Some(rule) => format!("matched rule ({rule:04}), {}", action_name(matched.action)),
-            None => "matched no rule".to_owned(),
-        },
-    );
-    if matched.action != Action::Verify {
-        // Skip, deny and no match need no signatures: nothing is fetched.
-        row.decision = Ok(Decision {
-            allowed: matched.action != Action::Deny,
-            verified: false,
-            rule: matched.rule,
-            action: matched.action,
-            reference: matched.reference,
-            message: matched.message,
-            trace: vec![match_check],
-        });
-        return Ok(row);
-    }
-    let Some(reference) = oci_reference(image, &matched.reference, matched.digest.as_deref())
-    else {
-        row.decision = Err(format!("invalid image reference: {image}"));
-        return Ok(row);
-    };
-
-    let started = Instant::now();
-    let mut trace = vec![match_check];
-    let store = lazy.store()?;
-    store.start_image();
-    let digest = match store.resolve(&reference) {
-        Ok(digest) => digest,
-        Err(e) => {
-            trace.push(check("fetch.resolve", Outcome::Failed, e.to_string()));
-            row.fetch = started.elapsed();
-            let message = format!("fetch.resolve: {e}");
-            row.decision = Ok(refused(matched.rule, matched.reference, message, trace));
-            return Ok(row);
-        }
-    };
-    let digested = digested_name(&reference, &digest);
-    trace.push(check(
-        "fetch.resolve",
-        Outcome::Passed,
-        format!("{} is {digest}", reference.whole()),
-    ));
-    let found = discover::signatures(store, &reference, &digest);
-    row.fetch = started.elapsed();
-    let found = match found {
-        Ok(found) => found,
-        Err(failed) => {
-            trace.extend(failed.trace);
-            let message = format!("{}: {}", failed.check, failed.error);
-            row.decision = Ok(refused(matched.rule, digested, message, trace));
-            return Ok(row);
-        }
-    };
-    trace.extend(found.trace);
-
-    let started = Instant::now();
-    let root = match lazy.root(session) {
-        Ok(root) => root,
-        // The guest stopped while loading the root: this image is refused.
-        Err(e) if session.is_poisoned() => {
-            row.component += started.elapsed();
-            row.decision = Ok(guest_stopped(matched.rule, digested, trace, e));
-            return Ok(row);
-        }
-        Err(e) => return Err(e),
-    };
-    let verified = session.verify(&digested, &found.signatures, root);
-    row.component += started.elapsed();
-    let verified = match verified {
-        Ok(verified) => verified,
-        Err(e) => {
-            row.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
-            return Ok(row);
-        }
-    };
-    row.decision = Ok(match verified {
-        Ok(mut decision) => {
-            // The component's trace starts with its own policy.match.
-            trace.extend(decision.trace.drain(..).skip(1));
-            decision.trace = trace;
-            decision
-        }
-        Err(error) => {
-            let message = match error {
-                VerifyError::InvalidReference(e) => format!("{}: {}", e.image, e.message),
-                VerifyError::LimitExceeded(m) | VerifyError::NotImplemented(m) => m,
-            };
-            refused(matched.rule, digested, message, trace)
-        }
-    });
-    Ok(row)
-}
-
-/// The image as the registry client names it, from the component's
-/// normalized repository and digest and the tag of the reference as given.
-/// (The component has already validated it; oci-client's own parser compiles
-/// a large regex, which cost 50 ms of every run.)
-fn oci_reference(image: &str, repository: &str, digest: Option<&str>) -> Option<Reference> {
-    let (registry, path) = repository.split_once('/')?;
-    let last = image.rsplit('/').next().unwrap_or(image);
-    let last = last.split('@').next().unwrap_or(last);
-    let tag = last.split_once(':').map(|(_, tag)| tag.to_owned());
-    let (registry, path) = (registry.to_owned(), path.to_owned());
-    Some(match (tag, digest) {
-        (Some(tag), Some(digest)) => {
-            Reference::with_tag_and_digest(registry, path, tag, digest.to_owned())
-        }
-        (None, Some(digest)) => Reference::with_digest(registry, path, digest.to_owned()),
-        (tag, None) => {
-            Reference::with_tag(registry, path, tag.unwrap_or_else(|| "latest".to_owned()))
-        }
-    })
-}
-
 fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Passed => "passed",
@@ -350,7 +172,7 @@ fn outcome_name(outcome: Outcome) -> &'static str {
     }
 }
 
-fn to_json(row: &Row) -> serde_json::Value {
+fn to_json(row: &Answer) -> serde_json::Value {
     match &row.decision {
         Ok(d) => json!({
             "image": row.image,
@@ -385,7 +207,7 @@ fn to_json(row: &Row) -> serde_json::Value {
     }
 }
 
-fn print_text(row: &Row) {
+fn print_text(row: &Answer) {
     match &row.decision {
         Ok(d) => {
             let verdict = if d.allowed { "ALLOWED" } else { "REFUSED" };

@@ -1,0 +1,279 @@
+//! One image, judged as Talos judges it at pull time: the component matches
+//! it; for a verify rule the host resolves the tag to a digest and finds the
+//! signatures, and the component verifies them. Skip, deny and no match
+//! fetch nothing. `sigward verify`, `sigward pin` and `sigward serve` all
+//! call [`decide`]; every decision in it is the component's.
+
+use std::time::{Duration, Instant};
+
+use crate::PolicySession;
+use crate::oci::{Reference, Store, digested_name, discover};
+use crate::runtime::{Action, Check, Decision, Outcome, TrustedRootHandle, VerifyError};
+
+/// What [`decide`] needs besides the policy: the trusted root and a store,
+/// opened on first need (a policy whose matching rules do not verify needs
+/// neither), and optionally a cache of earlier verifications.
+pub trait Inputs {
+    /// The trusted root, loaded into `session`'s instance.
+    fn root(&mut self, session: &mut PolicySession) -> Result<&TrustedRootHandle, String>;
+
+    /// Where images and signatures are fetched from.
+    fn store(&mut self) -> Result<&mut dyn Store, String>;
+
+    /// A decision the component made earlier for this digest under this rule.
+    fn cached(&mut self, _rule: u32, _digest: &str) -> Option<Decision> {
+        None
+    }
+
+    /// Keeps a verified decision for [`Inputs::cached`].
+    fn remember(&mut self, _rule: u32, _digest: &str, _decision: &Decision) {}
+}
+
+/// One image's answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The image as it was given.
+    pub image: String,
+    /// The component's decision; an error when the reference is invalid.
+    pub decision: Result<Decision, String>,
+    /// The digest whose signatures verified: set only for an allowed,
+    /// verified image, and the only digest an image may be pinned to.
+    pub verified_digest: Option<String>,
+    /// Whether the decision came from [`Inputs::cached`].
+    pub cached: bool,
+    /// Time spent fetching, and inside the component.
+    pub fetch: Duration,
+    pub component: Duration,
+}
+
+impl Answer {
+    /// Whether the image may run.
+    pub fn allowed(&self) -> bool {
+        self.decision.as_ref().is_ok_and(|d| d.allowed)
+    }
+}
+
+fn check(name: &str, outcome: Outcome, detail: String) -> Check {
+    Check {
+        name: name.to_owned(),
+        outcome,
+        detail,
+    }
+}
+
+fn refused(rule: Option<u32>, reference: String, message: String, trace: Vec<Check>) -> Decision {
+    Decision {
+        allowed: false,
+        verified: false,
+        rule,
+        action: Action::Verify,
+        reference,
+        message: format!("image verification failed: {message}"),
+        trace,
+    }
+}
+
+/// The refusal of an image whose verification stopped the guest (a trap, its
+/// fuel or memory exhausted), with the check `component`.
+fn guest_stopped(
+    rule: Option<u32>,
+    reference: String,
+    mut trace: Vec<Check>,
+    error: String,
+) -> Decision {
+    let message = format!("component: {error}");
+    trace.push(check("component", Outcome::Failed, error));
+    refused(rule, reference, message, trace)
+}
+
+/// A decision kept from an earlier verification, saying so in its trace.
+fn from_cache(mut decision: Decision) -> Decision {
+    decision.trace.push(check(
+        "cache",
+        Outcome::Passed,
+        "the component verified this digest under this rule, policy and trusted root earlier"
+            .to_owned(),
+    ));
+    decision
+}
+
+/// An action as the policy names it.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Verify => "verify",
+        Action::Skip => "skip",
+        Action::Deny => "deny",
+        Action::None => "none",
+    }
+}
+
+/// Judges one image. `Ok` for every answer, refusals included; `Err` only
+/// when nothing more can be answered (the guest stopped outside a
+/// verification, or an input every verification needs is missing). A
+/// refusal that stopped the guest leaves `session` poisoned: the caller
+/// must not reuse it.
+pub fn decide(
+    session: &mut PolicySession,
+    inputs: &mut dyn Inputs,
+    image: &str,
+) -> Result<Answer, String> {
+    let mut answer = Answer {
+        image: image.to_owned(),
+        decision: Err(String::new()),
+        verified_digest: None,
+        cached: false,
+        fetch: Duration::ZERO,
+        component: Duration::ZERO,
+    };
+    let started = Instant::now();
+    let matched = match session.match_image(image).map_err(|e| e.to_string())? {
+        Ok(m) => m,
+        Err(e) => {
+            answer.decision = Err(format!("invalid image reference: {}", e.message));
+            return Ok(answer);
+        }
+    };
+    answer.component += started.elapsed();
+    let match_check = check(
+        "policy.match",
+        Outcome::Passed,
+        match matched.rule {
+            Some(rule) => format!("matched rule ({rule:04}), {}", action_name(matched.action)),
+            None => "matched no rule".to_owned(),
+        },
+    );
+    let rule = match (matched.action, matched.rule) {
+        (Action::Verify, Some(rule)) => rule,
+        _ => {
+            // Skip, deny and no match need no signatures: nothing is fetched.
+            answer.decision = Ok(Decision {
+                allowed: matched.action != Action::Deny,
+                verified: false,
+                rule: matched.rule,
+                action: matched.action,
+                reference: matched.reference,
+                message: matched.message,
+                trace: vec![match_check],
+            });
+            return Ok(answer);
+        }
+    };
+    let Some(reference) = oci_reference(image, &matched.reference, matched.digest.as_deref())
+    else {
+        answer.decision = Err(format!("invalid image reference: {image}"));
+        return Ok(answer);
+    };
+    if let Some(digest) = reference.digest()
+        && let Some(decision) = inputs.cached(rule, digest)
+    {
+        answer.verified_digest = Some(digest.to_owned());
+        answer.cached = true;
+        answer.decision = Ok(from_cache(decision));
+        return Ok(answer);
+    }
+
+    let started = Instant::now();
+    let mut trace = vec![match_check];
+    let store = inputs.store()?;
+    store.start_image();
+    let digest = match store.resolve(&reference) {
+        Ok(digest) => digest,
+        Err(e) => {
+            trace.push(check("fetch.resolve", Outcome::Failed, e.to_string()));
+            answer.fetch = started.elapsed();
+            let message = format!("fetch.resolve: {e}");
+            answer.decision = Ok(refused(matched.rule, matched.reference, message, trace));
+            return Ok(answer);
+        }
+    };
+    let digested = digested_name(&reference, &digest);
+    if reference.digest().is_none()
+        && let Some(decision) = inputs.cached(rule, &digest)
+    {
+        answer.fetch = started.elapsed();
+        answer.verified_digest = Some(digest);
+        answer.cached = true;
+        answer.decision = Ok(from_cache(decision));
+        return Ok(answer);
+    }
+    trace.push(check(
+        "fetch.resolve",
+        Outcome::Passed,
+        format!("{} is {digest}", reference.whole()),
+    ));
+    let store = inputs.store()?;
+    let found = discover::signatures(store, &reference, &digest);
+    answer.fetch = started.elapsed();
+    let found = match found {
+        Ok(found) => found,
+        Err(failed) => {
+            trace.extend(failed.trace);
+            let message = format!("{}: {}", failed.check, failed.error);
+            answer.decision = Ok(refused(matched.rule, digested, message, trace));
+            return Ok(answer);
+        }
+    };
+    trace.extend(found.trace);
+
+    let started = Instant::now();
+    let root = match inputs.root(session) {
+        Ok(root) => root,
+        // The guest stopped while loading the root: this image is refused.
+        Err(e) if session.is_poisoned() => {
+            answer.component += started.elapsed();
+            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e));
+            return Ok(answer);
+        }
+        Err(e) => return Err(e),
+    };
+    let verified = session.verify(&digested, &found.signatures, root);
+    answer.component += started.elapsed();
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(e) => {
+            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
+            return Ok(answer);
+        }
+    };
+    answer.decision = Ok(match verified {
+        Ok(mut decision) => {
+            // The component's trace starts with its own policy.match.
+            trace.extend(decision.trace.drain(..).skip(1));
+            decision.trace = trace;
+            if decision.allowed && decision.verified {
+                inputs.remember(rule, &digest, &decision);
+                answer.verified_digest = Some(digest);
+            }
+            decision
+        }
+        Err(error) => {
+            let message = match error {
+                VerifyError::InvalidReference(e) => format!("{}: {}", e.image, e.message),
+                VerifyError::LimitExceeded(m) | VerifyError::NotImplemented(m) => m,
+            };
+            refused(matched.rule, digested, message, trace)
+        }
+    });
+    Ok(answer)
+}
+
+/// The image as the registry client names it, from the component's
+/// normalized repository and digest and the tag of the reference as given.
+/// (The component has already validated it; oci-client's own parser compiles
+/// a large regex, which cost 50 ms of every run.)
+fn oci_reference(image: &str, repository: &str, digest: Option<&str>) -> Option<Reference> {
+    let (registry, path) = repository.split_once('/')?;
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let last = last.split('@').next().unwrap_or(last);
+    let tag = last.split_once(':').map(|(_, tag)| tag.to_owned());
+    let (registry, path) = (registry.to_owned(), path.to_owned());
+    Some(match (tag, digest) {
+        (Some(tag), Some(digest)) => {
+            Reference::with_tag_and_digest(registry, path, tag, digest.to_owned())
+        }
+        (None, Some(digest)) => Reference::with_digest(registry, path, digest.to_owned()),
+        (tag, None) => {
+            Reference::with_tag(registry, path, tag.unwrap_or_else(|| "latest".to_owned()))
+        }
+    })
+}
