@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use crate::PolicySession;
 use crate::oci::{Reference, Store, digested_name, discover};
 use crate::runtime::{Action, Check, Decision, Outcome, TrustedRootHandle, VerifyError};
@@ -50,6 +52,52 @@ impl Answer {
     /// Whether the image may run.
     pub fn allowed(&self) -> bool {
         self.decision.as_ref().is_ok_and(|d| d.allowed)
+    }
+
+    /// The answer as `sigward verify --output json` prints it, and as the
+    /// webhook records it in the audit log.
+    pub fn to_json(&self) -> Value {
+        match &self.decision {
+            Ok(d) => json!({
+                "image": self.image,
+                "digest_ref": d.reference,
+                "rule": d.rule,
+                "action": action_name(d.action),
+                "allowed": d.allowed,
+                "verified": d.verified,
+                "message": d.message,
+                "trace": d.trace.iter().map(|c| json!({
+                    "check": c.name,
+                    "outcome": outcome_name(c.outcome),
+                    "detail": c.detail,
+                })).collect::<Vec<_>>(),
+                "timing_us": {
+                    "fetch": self.fetch.as_micros() as u64,
+                    "component": self.component.as_micros() as u64,
+                },
+                "error": null,
+            }),
+            Err(e) => json!({
+                "image": self.image,
+                "digest_ref": null,
+                "rule": null,
+                "action": null,
+                "allowed": false,
+                "verified": false,
+                "message": null,
+                "trace": [],
+                "error": e,
+            }),
+        }
+    }
+}
+
+/// An outcome as the JSON output names it.
+pub fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
     }
 }
 

@@ -4,6 +4,7 @@
 //! It also finds an image's signatures in a registry or an OCI layout (`oci`).
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod decide;
 pub mod oci;
 pub mod runtime;

@@ -56,6 +56,10 @@ enum Command {
     /// The trusted root comes from --trusted-root, else $SIGWARD_TRUSTED_ROOT,
     /// else $XDG_CONFIG_HOME/sigward/trusted_root.json (~/.config/sigward/...).
     VerifyBundle(cli::verify_bundle::Args),
+    /// Run the Kubernetes admission webhook: `POST /validate` admits or
+    /// refuses Pods and workloads by their images; `POST /mutate` also pins
+    /// each verified image to its digest. HTTPS only.
+    Serve(cli::serve::Args),
     /// Describe the embedded component: size and imports; optionally write it out
     /// for hosts in other languages.
     Component {
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Component { write } => cli::component::run(write.as_deref()),
         Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
+        Command::Serve(args) => cli::serve::run(&args),
     };
     ExitCode::from(code as u8)
 }

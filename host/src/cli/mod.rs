@@ -3,6 +3,7 @@
 pub mod check;
 pub mod component;
 pub mod matching;
+pub mod serve;
 pub mod verify;
 pub mod verify_bundle;
 
@@ -50,7 +51,7 @@ pub fn runtime() -> Result<Runtime, HostError> {
 
 /// The guest's limits: the defaults, with the fuel per call lowered (never
 /// raised) by `$SIGWARD_FUEL_PER_CALL`, for hosts that want a tighter bound.
-fn limits() -> Result<Limits, HostError> {
+pub fn limits() -> Result<Limits, HostError> {
     let mut limits = Limits::default();
     if let Some(value) = std::env::var_os("SIGWARD_FUEL_PER_CALL") {
         let fuel = value

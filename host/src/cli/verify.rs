@@ -7,13 +7,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::json;
 use sigward_host::PolicySession;
-use sigward_host::decide::{Answer, Inputs, action_name, decide};
+use sigward_host::decide::{Answer, Inputs, decide};
 use sigward_host::oci::Store;
 use sigward_host::oci::layout::Layout;
 use sigward_host::oci::registry::{self, Registry};
-use sigward_host::runtime::{Outcome, TrustedRootHandle};
+use sigward_host::runtime::TrustedRootHandle;
 
 use super::{Exit, Line, Loaded, fail, load_policy, read_input, runtime};
 use crate::Output;
@@ -148,7 +147,7 @@ pub fn run(args: &Args) -> Exit {
     }
     for row in &rows {
         match args.output {
-            Output::Json => println!("{}", to_json(row)),
+            Output::Json => println!("{}", row.to_json()),
             Output::Text => print_text(row),
         }
     }
@@ -161,49 +160,6 @@ pub fn run(args: &Args) -> Exit {
         Exit::Refused
     } else {
         Exit::Ok
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-    }
-}
-
-fn to_json(row: &Answer) -> serde_json::Value {
-    match &row.decision {
-        Ok(d) => json!({
-            "image": row.image,
-            "digest_ref": d.reference,
-            "rule": d.rule,
-            "action": action_name(d.action),
-            "allowed": d.allowed,
-            "verified": d.verified,
-            "message": d.message,
-            "trace": d.trace.iter().map(|c| json!({
-                "check": c.name,
-                "outcome": outcome_name(c.outcome),
-                "detail": c.detail,
-            })).collect::<Vec<_>>(),
-            "timing_us": {
-                "fetch": row.fetch.as_micros() as u64,
-                "component": row.component.as_micros() as u64,
-            },
-            "error": null,
-        }),
-        Err(e) => json!({
-            "image": row.image,
-            "digest_ref": null,
-            "rule": null,
-            "action": null,
-            "allowed": false,
-            "verified": false,
-            "message": null,
-            "trace": [],
-            "error": e,
-        }),
     }
 }
 

@@ -169,6 +169,10 @@ pub trait Store {
     /// one image's requests together from here.
     fn start_image(&mut self) {}
 
+    /// Bounds every request from now on by `deadline` too (an admission
+    /// request's time budget), or lifts that bound.
+    fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}
+
     /// The digest (`sha256:<hex>`) that a tag or digest reference names.
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError>;
 

@@ -77,6 +77,8 @@ pub struct Registry {
     options: Options,
     /// When the current image's time is up.
     image_deadline: Option<Instant>,
+    /// When the caller's time is up, whatever the image.
+    deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -107,6 +109,7 @@ impl Registry {
             runtime,
             options,
             image_deadline: None,
+            deadline: None,
         })
     }
 
@@ -189,22 +192,26 @@ impl Registry {
         what: &str,
         request: impl Future<Output = Result<T, FetchError>>,
     ) -> Result<T, FetchError> {
-        let left = self
-            .image_deadline
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        let (timeout, reason) = match left {
-            Some(left) if left < self.options.timeout => (
-                left,
-                format!(
-                    "the image's {} s for all its requests ran out",
-                    self.options.image_timeout.as_secs_f64()
-                ),
-            ),
-            _ => (
-                self.options.timeout,
-                format!("no answer within {} s", self.options.timeout.as_secs_f64()),
-            ),
+        let left = |deadline: Option<Instant>| {
+            deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
         };
+        let mut timeout = self.options.timeout;
+        let mut reason = format!("no answer within {} s", timeout.as_secs_f64());
+        if let Some(left) = left(self.image_deadline)
+            && left < timeout
+        {
+            timeout = left;
+            reason = format!(
+                "the image's {} s for all its requests ran out",
+                self.options.image_timeout.as_secs_f64()
+            );
+        }
+        if let Some(left) = left(self.deadline)
+            && left < timeout
+        {
+            timeout = left;
+            reason = "the admission request's time budget ran out".to_owned();
+        }
         self.runtime.block_on(async {
             tokio::time::timeout(timeout, request)
                 .await
@@ -290,6 +297,10 @@ fn classify(what: &str, error: OciDistributionError) -> FetchError {
 impl Store for Registry {
     fn start_image(&mut self) {
         self.image_deadline = Some(Instant::now() + self.options.image_timeout);
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError> {

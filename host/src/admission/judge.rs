@@ -1,0 +1,190 @@
+//! Judging one object's images: each distinct image once, through
+//! [`crate::decide::decide`], in a pooled instance, with a pooled store and
+//! the loaded policy's cache, all before the request's deadline.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::metrics::Metrics;
+use super::pool::{Instance, Loaded};
+use crate::PolicySession;
+use crate::decide::{Answer, Inputs, action_name, decide};
+use crate::oci::Store;
+use crate::oci::layout::Layout;
+use crate::oci::registry::{self, Registry};
+use crate::runtime::{Decision, TrustedRootHandle};
+
+/// Where images and signatures come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Registry(registry::Options),
+    Layout(PathBuf),
+}
+
+type SharedStore = Box<dyn Store + Send>;
+
+/// Stores, kept between requests so that registry connections and
+/// credentials are reused.
+pub struct Stores {
+    source: Source,
+    idle: Mutex<Vec<SharedStore>>,
+}
+
+impl Stores {
+    pub fn new(source: Source) -> Self {
+        Self {
+            source,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<SharedStore, String> {
+        if let Some(store) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(store);
+        }
+        Ok(match &self.source {
+            Source::Registry(options) => {
+                Box::new(Registry::new(options.clone()).map_err(|e| e.to_string())?)
+            }
+            Source::Layout(dir) => Box::new(Layout::open(dir).map_err(|e| e.to_string())?),
+        })
+    }
+
+    fn give_back(&self, mut store: SharedStore) {
+        store.set_deadline(None);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 16
+        {
+            idle.push(store);
+        }
+    }
+}
+
+/// The inputs of one decision: a pooled instance's root, a pooled store,
+/// the loaded policy's cache.
+struct Pooled<'a> {
+    root: &'a TrustedRootHandle,
+    store: &'a mut (dyn Store + Send),
+    loaded: &'a Loaded,
+    metrics: &'a Metrics,
+}
+
+impl Inputs for Pooled<'_> {
+    fn root(&mut self, _session: &mut PolicySession) -> Result<&TrustedRootHandle, String> {
+        Ok(self.root)
+    }
+
+    fn store(&mut self) -> Result<&mut dyn Store, String> {
+        Ok(&mut *self.store)
+    }
+
+    fn cached(&mut self, rule: u32, digest: &str) -> Option<Decision> {
+        let hit = self.loaded.cache.get(digest, rule);
+        let label = if hit.is_some() { "hit" } else { "miss" };
+        self.metrics.cache.inc(format!("result=\"{label}\""));
+        hit
+    }
+
+    fn remember(&mut self, rule: u32, digest: &str, decision: &Decision) {
+        self.loaded.cache.put(digest, rule, decision);
+    }
+}
+
+/// An answer for an image that could not be judged at all: a refusal.
+fn unjudged(image: &str, error: String) -> Answer {
+    Answer {
+        image: image.to_owned(),
+        decision: Err(error),
+        verified_digest: None,
+        cached: false,
+        fetch: Default::default(),
+        component: Default::default(),
+    }
+}
+
+/// Judges each distinct image of `images` under `loaded`, with every fetch
+/// bounded by `deadline`.
+pub fn judge(
+    loaded: &Loaded,
+    stores: &Stores,
+    metrics: &Metrics,
+    images: &[&str],
+    deadline: Instant,
+) -> HashMap<String, Answer> {
+    let mut answers = HashMap::new();
+    let mut instance: Option<Instance> = None;
+    let mut store: Option<SharedStore> = None;
+    for image in images {
+        if answers.contains_key(*image) {
+            continue;
+        }
+        let answer = match judge_one(
+            loaded,
+            stores,
+            metrics,
+            &mut instance,
+            &mut store,
+            image,
+            deadline,
+        ) {
+            Ok(answer) => answer,
+            Err(error) => unjudged(image, error),
+        };
+        let (action, allowed) = match &answer.decision {
+            Ok(d) => (action_name(d.action), d.allowed),
+            Err(_) => ("error", false),
+        };
+        metrics
+            .decisions
+            .inc(format!("action=\"{action}\",allowed=\"{allowed}\""));
+        metrics.component_time.observe(answer.component);
+        if !answer.fetch.is_zero() {
+            metrics.fetch_time.observe(answer.fetch);
+        }
+        answers.insert((*image).to_owned(), answer);
+    }
+    if let Some(instance) = instance {
+        loaded.give_back(instance);
+    }
+    if let Some(store) = store {
+        stores.give_back(store);
+    }
+    answers
+}
+
+fn judge_one(
+    loaded: &Loaded,
+    stores: &Stores,
+    metrics: &Metrics,
+    instance: &mut Option<Instance>,
+    store: &mut Option<SharedStore>,
+    image: &str,
+    deadline: Instant,
+) -> Result<Answer, String> {
+    if instance.is_none() {
+        *instance = Some(loaded.take()?);
+    }
+    if store.is_none() {
+        let mut taken = stores.take()?;
+        taken.set_deadline(Some(deadline));
+        *store = Some(taken);
+    }
+    let (Some(Instance { session, root }), Some(store_box)) = (instance.as_mut(), store.as_mut())
+    else {
+        return Err("no instance".to_owned());
+    };
+    let mut inputs = Pooled {
+        root,
+        store: store_box.as_mut(),
+        loaded,
+        metrics,
+    };
+    let answer = decide(session, &mut inputs, image);
+    if session.is_poisoned() {
+        // A trap stopped this instance: the next image gets a fresh one.
+        *instance = None;
+    }
+    answer
+}

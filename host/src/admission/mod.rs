@@ -1,0 +1,15 @@
+//! Kubernetes admission: `sigward serve`, a validating and mutating webhook,
+//! and `sigward pin`, which pins the images of manifests before they are
+//! applied. Both find images with [`workload`] and judge each one with
+//! [`crate::decide`]: every decision is the component's.
+
+pub mod cache;
+pub mod judge;
+pub mod metrics;
+pub mod pool;
+pub mod reload;
+pub mod review;
+pub mod server;
+pub mod tls;
+pub mod verdict;
+pub mod workload;
