@@ -290,3 +290,25 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         cases,
     })
 }
+
+/// `count` distinct images in one repository, `{registry}/signed/many`,
+/// tagged `t0`, `t1`, …, each with a keyless legacy signature that the
+/// world's policy verifies. Returns each tagged name with its digest: the
+/// webhook's tests and benchmark use them to tell requests apart.
+pub fn fill_many(
+    sink: &mut dyn Sink,
+    registry: &str,
+    count: usize,
+) -> Result<Vec<(String, String)>, FetchError> {
+    let s = Signers::new();
+    let mut images = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = format!("{registry}/signed/many:t{i}");
+        let r = reference(&name)?;
+        let d = publish::image(sink, &r, format!("image number {i}").as_bytes())?;
+        let layer = s.keyless_legacy(r.repository(), &d.digest);
+        publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
+        images.push((name, d.digest));
+    }
+    Ok(images)
+}

@@ -22,13 +22,16 @@ pub trait Inputs {
     /// Where images and signatures are fetched from.
     fn store(&mut self) -> Result<&mut dyn Store, String>;
 
-    /// A decision the component made earlier for this digest under this rule.
-    fn cached(&mut self, _rule: u32, _digest: &str) -> Option<Decision> {
+    /// A decision the component made earlier for this digested reference
+    /// (`registry/repository@sha256:…`: signatures are looked up in the
+    /// repository, so the digest alone does not say what verified) under
+    /// this rule.
+    fn cached(&mut self, _rule: u32, _digested: &str) -> Option<Decision> {
         None
     }
 
     /// Keeps a verified decision for [`Inputs::cached`].
-    fn remember(&mut self, _rule: u32, _digest: &str, _decision: &Decision) {}
+    fn remember(&mut self, _rule: u32, _digested: &str, _decision: &Decision) {}
 }
 
 /// One image's answer.
@@ -212,7 +215,7 @@ pub fn decide(
         return Ok(answer);
     };
     if let Some(digest) = reference.digest()
-        && let Some(decision) = inputs.cached(rule, digest)
+        && let Some(decision) = inputs.cached(rule, &digested_name(&reference, digest))
     {
         answer.verified_digest = Some(digest.to_owned());
         answer.cached = true;
@@ -236,7 +239,7 @@ pub fn decide(
     };
     let digested = digested_name(&reference, &digest);
     if reference.digest().is_none()
-        && let Some(decision) = inputs.cached(rule, &digest)
+        && let Some(decision) = inputs.cached(rule, &digested)
     {
         answer.fetch = started.elapsed();
         answer.verified_digest = Some(digest);
@@ -289,7 +292,7 @@ pub fn decide(
             trace.extend(decision.trace.drain(..).skip(1));
             decision.trace = trace;
             if decision.allowed && decision.verified {
-                inputs.remember(rule, &digest, &decision);
+                inputs.remember(rule, &digested, &decision);
                 answer.verified_digest = Some(digest);
             }
             decision

@@ -504,9 +504,16 @@ pub struct TlsServer {
 }
 
 pub fn tls_server(ip: [u8; 4]) -> TlsServer {
+    tls_server_numbered(ip, 71)
+}
+
+/// A server certificate for `ip` from the same test CA as [`tls_server`],
+/// with its own key and serial `number` (not 70, the CA's): a rotated
+/// certificate that the same CA bundle trusts.
+pub fn tls_server_numbered(ip: [u8; 4], number: u8) -> TlsServer {
     use p256::pkcs8::EncodePrivateKey as _;
     let until = T0 + 86_400 * 365 * 19;
-    let (ca_key, server_key) = (key(70), key(71));
+    let (ca_key, server_key) = (key(70), key(number));
     let ca = signed_cert(
         &tbs(
             &ca_spec(70, "test-tls-ca", "test-tls-ca", &ca_key, until),
@@ -518,7 +525,7 @@ pub fn tls_server(ip: [u8; 4]) -> TlsServer {
         ca: false,
         not_before: T0 - 86_400,
         eku: OID_SERVER_AUTH,
-        ..ca_spec(71, "test-tls-ca", "test-registry", &server_key, until)
+        ..ca_spec(number, "test-tls-ca", "test-registry", &server_key, until)
     };
     let san = extension(OID_SAN, false, &seq(&[&encode(0x87, &ip)]));
     let certificate = signed_cert(&tbs(&spec, &[san]), &ca_key);

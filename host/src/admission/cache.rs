@@ -1,7 +1,8 @@
 //! Decisions the component made earlier, so that a Pod's images are not
 //! verified again at every admission. Only full successes are kept (a
-//! refusal, whatever caused it, is decided afresh), keyed by the digest that
-//! verified and the rule that matched. One cache belongs to one loaded
+//! refusal, whatever caused it, is decided afresh), keyed by the digested
+//! reference that verified (`registry/repository@sha256:…`: the same digest
+//! in another repository has other signatures) and the rule that matched. One cache belongs to one loaded
 //! policy and trusted root ([`super::pool::Loaded`]): a reload starts an
 //! empty one, so the key holds the policy and the root too. Tags are never
 //! kept: a tag is resolved again at every request.
@@ -51,23 +52,23 @@ impl Cache {
         }
     }
 
-    /// The decision kept for `digest` under `rule`, if it is still fresh.
-    pub fn get(&self, digest: &str, rule: u32) -> Option<Decision> {
+    /// The decision kept for `digested` under `rule`, if it is still fresh.
+    pub fn get(&self, digested: &str, rule: u32) -> Option<Decision> {
         let entries = self.entries.lock().ok()?;
-        let (decision, stored) = entries.decisions.get(&(digest.to_owned(), rule))?;
+        let (decision, stored) = entries.decisions.get(&(digested.to_owned(), rule))?;
         (stored.elapsed() < self.bounds.ttl).then(|| decision.clone())
     }
 
     /// Keeps a decision, if it is a verified admission; the oldest entry goes
     /// when the cache is full.
-    pub fn put(&self, digest: &str, rule: u32, decision: &Decision) {
+    pub fn put(&self, digested: &str, rule: u32, decision: &Decision) {
         if !(decision.allowed && decision.verified) || self.bounds.entries == 0 {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        let key = (digest.to_owned(), rule);
+        let key = (digested.to_owned(), rule);
         let now = Instant::now();
         if entries
             .decisions

@@ -80,15 +80,15 @@ impl Inputs for Pooled<'_> {
         Ok(&mut *self.store)
     }
 
-    fn cached(&mut self, rule: u32, digest: &str) -> Option<Decision> {
-        let hit = self.loaded.cache.get(digest, rule);
+    fn cached(&mut self, rule: u32, digested: &str) -> Option<Decision> {
+        let hit = self.loaded.cache.get(digested, rule);
         let label = if hit.is_some() { "hit" } else { "miss" };
         self.metrics.cache.inc(format!("result=\"{label}\""));
         hit
     }
 
-    fn remember(&mut self, rule: u32, digest: &str, decision: &Decision) {
-        self.loaded.cache.put(digest, rule, decision);
+    fn remember(&mut self, rule: u32, digested: &str, decision: &Decision) {
+        self.loaded.cache.put(digested, rule, decision);
     }
 }
 

@@ -1,0 +1,625 @@
+//! End to end: `sigward serve` driven as kube-apiserver drives an admission
+//! webhook (tests/apiserver.rs: HTTPS with the CA bundle, `?timeout=`,
+//! AdmissionReviews as the admission plugin builds them, answers checked as
+//! the dispatcher checks them, patches applied with RFC 6902). Objects come
+//! from `kubectl create … --dry-run=client -o json` and hand-written Pods;
+//! images from the demo world in a real docker-registry on loopback.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../tests/apiserver.rs"]
+mod apiserver;
+#[path = "../../tests/registry_server.rs"]
+#[allow(dead_code)]
+mod registry_server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sigward_demo::World;
+use sigward_host::oci::registry::{Options, Registry};
+use sigward_host::oci::{Reference, Store as _};
+
+use apiserver::{Admission, ApiServer, Call};
+use registry_server::{RegistryServer, free_port, silent_server};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sigward-admission-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `sigward serve` on loopback, with the test CA's certificate.
+struct Webhook {
+    child: Child,
+    dir: PathBuf,
+    base: String,
+    ca: String,
+}
+
+impl Webhook {
+    /// Starts it on `dir/policy.yaml` and `dir/trusted_root.json`, and waits
+    /// until `/readyz` answers 200.
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
+        std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
+        std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_sigward"))
+            .arg("serve")
+            .arg("--policy")
+            .arg(dir.join("policy.yaml"))
+            .arg("--trusted-root")
+            .arg(dir.join("trusted_root.json"))
+            .arg("--tls-cert")
+            .arg(dir.join("tls.crt"))
+            .arg("--tls-key")
+            .arg(dir.join("tls.key"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--watch-interval", "1"])
+            .args(extra)
+            .env(
+                "SIGWARD_CACHE_DIR",
+                std::env::temp_dir().join("sigward-e2e-cache"),
+            )
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let webhook = Self {
+            child,
+            dir: dir.to_owned(),
+            base: format!("https://127.0.0.1:{port}"),
+            ca: tls.ca_pem,
+        };
+        let api = webhook.api();
+        let started = Instant::now();
+        while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "sigward serve never became ready: {}",
+                webhook.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        webhook
+    }
+
+    fn api(&self) -> ApiServer {
+        ApiServer::new(&self.base, &self.ca)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo world in a fresh registry, its policy and root in `dir`.
+fn world(dir: &Path) -> (RegistryServer, World) {
+    let server = RegistryServer::start();
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    (server, world)
+}
+
+/// The digest the registry itself gives for `image`, asked independently of
+/// the webhook.
+fn digest_of(image: &str) -> String {
+    let reference: Reference = image.parse().unwrap();
+    Registry::new(Options::default())
+        .unwrap()
+        .resolve(&reference)
+        .unwrap()
+}
+
+fn kubectl(args: &[&str]) -> Value {
+    let out = Command::new("kubectl")
+        .args(args)
+        .args(["--dry-run=client", "-o", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is needed to build the objects: {e}"));
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A Pod with one container of each list, written by hand (`kubectl run`
+/// asks a server even for a client dry run).
+fn pod(init: &str, container: &str, ephemeral: Option<&str>) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "app", "labels": {"run": "app"}},
+        "spec": {
+            "containers": [{"name": "app", "image": container, "resources": {}}],
+            "dnsPolicy": "ClusterFirst",
+            "restartPolicy": "Always",
+        },
+        "status": {},
+    });
+    pod["spec"]["initContainers"] = json!([{"name": "init", "image": init}]);
+    if let Some(image) = ephemeral {
+        pod["spec"]["ephemeralContainers"] =
+            json!([{"name": "debugger", "image": image, "targetContainerName": "app"}]);
+    }
+    pod
+}
+
+/// Every workload kind with a pod template, from kubectl where it makes
+/// them, each running `image` with an init container running `init`.
+fn workloads(image: &str, init: &str) -> Vec<(Value, &'static str)> {
+    let flag = format!("--image={image}");
+    let deployment = kubectl(&["create", "deployment", "web", &flag]);
+    let job = kubectl(&["create", "job", "once", &flag]);
+    let cronjob = kubectl(&[
+        "create",
+        "cronjob",
+        "nightly",
+        &flag,
+        "--schedule=0 1 * * *",
+    ]);
+    // kubectl makes none of these: the same template under their kinds.
+    let like = |kind: &str, api_version: &str| {
+        let mut object = deployment.clone();
+        object["kind"] = json!(kind);
+        object["apiVersion"] = json!(api_version);
+        object["spec"].as_object_mut().unwrap().remove("strategy");
+        if kind == "ReplicationController" {
+            object["spec"]["selector"] = json!({"app": "web"});
+        }
+        object
+    };
+    let mut objects = vec![
+        (like("ReplicaSet", "apps/v1"), "/spec/template/spec"),
+        (like("StatefulSet", "apps/v1"), "/spec/template/spec"),
+        (like("DaemonSet", "apps/v1"), "/spec/template/spec"),
+        (like("ReplicationController", "v1"), "/spec/template/spec"),
+        (deployment, "/spec/template/spec"),
+        (job, "/spec/template/spec"),
+        (cronjob, "/spec/jobTemplate/spec/template/spec"),
+    ];
+    for (object, spec) in &mut objects {
+        let spec = object.pointer_mut(spec).unwrap();
+        spec["initContainers"] = json!([{"name": "init", "image": init}]);
+    }
+    objects
+}
+
+fn call(api: &ApiServer, call: &Call) -> Admission {
+    api.admit(call)
+        .unwrap_or_else(|e| panic!("the apiserver would fail this call: {e:?}"))
+}
+
+fn image_at(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no image at {pointer} in {object}"))
+        .to_owned()
+}
+
+#[test]
+fn every_workload_kind_is_judged_and_pinned() {
+    let dir = scratch("kinds");
+    let (server, _) = world(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let legacy = format!("{}/signed/legacy:v1", server.address);
+    let referrer = format!("{}/signed/referrer:v1", server.address);
+    let unsigned = format!("{}/signed/unsigned:v1", server.address);
+    let (legacy_digest, referrer_digest) = (digest_of(&legacy), digest_of(&referrer));
+
+    for (object, spec) in workloads(&legacy, &referrer) {
+        let kind = object["kind"].as_str().unwrap().to_owned();
+        let validated = call(&api, &Call::create("validate", object.clone()));
+        assert!(validated.allowed, "{kind}: {}", validated.message);
+        assert!(validated.patch.is_empty());
+        assert_eq!(
+            validated.object, object,
+            "{kind}: /validate changes nothing"
+        );
+
+        let mutated = call(&api, &Call::create("mutate", object.clone()));
+        assert!(mutated.allowed, "{kind}: {}", mutated.message);
+        assert_eq!(mutated.patch.len(), 2, "{kind}: {:?}", mutated.patch);
+        assert_eq!(
+            image_at(&mutated.object, &format!("{spec}/containers/0/image")),
+            format!("{legacy}@{legacy_digest}"),
+            "{kind}"
+        );
+        assert_eq!(
+            image_at(&mutated.object, &format!("{spec}/initContainers/0/image")),
+            format!("{referrer}@{referrer_digest}"),
+            "{kind}"
+        );
+        // Only the images changed.
+        let mut restored = mutated.object.clone();
+        *restored
+            .pointer_mut(&format!("{spec}/containers/0/image"))
+            .unwrap() = json!(legacy);
+        *restored
+            .pointer_mut(&format!("{spec}/initContainers/0/image"))
+            .unwrap() = json!(referrer);
+        assert_eq!(restored, object, "{kind}");
+
+        // An unsigned init container refuses the whole object, naming it.
+        let mut refused = object.clone();
+        *refused
+            .pointer_mut(&format!("{spec}/initContainers/0/image"))
+            .unwrap() = json!(unsigned);
+        for endpoint in ["validate", "mutate"] {
+            let answer = call(&api, &Call::create(endpoint, refused.clone()));
+            assert!(!answer.allowed, "{kind} {endpoint}");
+            assert_eq!(answer.code, Some(403));
+            assert!(answer.patch.is_empty());
+            assert!(
+                answer.message.contains(&format!(
+                    "initContainers \"init\": image \"{unsigned}\" refused by rule (0002): image verification failed: no signatures found"
+                )),
+                "{kind}: {}",
+                answer.message
+            );
+        }
+    }
+}
+
+#[test]
+fn each_world_case_alone_and_mixed_in_one_pod() {
+    let dir = scratch("cases");
+    let (server, world) = world(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    for case in &world.cases {
+        let answer = call(
+            &api,
+            &Call::create("mutate", pod(&case.image, &case.image, None)),
+        );
+        assert_eq!(answer.allowed, case.allowed, "{}: {answer:?}", case.image);
+        let decisions: Value =
+            serde_json::from_str(answer.audit["decisions"].as_str().unwrap()).unwrap();
+        let decision = &decisions[0];
+        assert_eq!(decision["image"], case.image.as_str());
+        assert!(
+            decision["message"]
+                .as_str()
+                .unwrap()
+                .contains(&case.message),
+            "{}: {decision}",
+            case.image
+        );
+        assert!(decision["trace"].as_array().is_some_and(|t| !t.is_empty()));
+        if case.allowed {
+            assert_eq!(
+                answer.patch.len(),
+                if case.verified { 2 } else { 0 },
+                "{}",
+                case.image
+            );
+            if !case.verified {
+                // Skipped and unmatched images are admitted with a warning.
+                assert_eq!(answer.warnings.len(), 2, "{}: {answer:?}", case.image);
+                assert!(
+                    answer.warnings[0].contains(&case.message),
+                    "{:?}",
+                    answer.warnings
+                );
+            }
+        } else {
+            assert_eq!(answer.code, Some(403));
+            assert!(
+                answer.message.contains(&case.message),
+                "{}: {}",
+                case.image,
+                answer.message
+            );
+        }
+    }
+
+    // Verified, skipped and unmatched together: admitted, the verified
+    // image pinned, the others warned about.
+    let verified = format!("{}/signed/tagged:v1", server.address);
+    let skipped = format!("{}/sandbox/scratch:v1", server.address);
+    let mut mixed = pod(&skipped, &verified, Some("elsewhere.example/app:v1"));
+    mixed["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "again", "image": verified}));
+    let answer = call(&api, &Call::create("mutate", mixed.clone()));
+    assert!(answer.allowed, "{answer:?}");
+    let pinned = format!("{verified}@{}", digest_of(&verified));
+    assert_eq!(image_at(&answer.object, "/spec/containers/0/image"), pinned);
+    assert_eq!(image_at(&answer.object, "/spec/containers/1/image"), pinned);
+    assert_eq!(
+        image_at(&answer.object, "/spec/initContainers/0/image"),
+        skipped
+    );
+    assert_eq!(answer.warnings.len(), 2, "{:?}", answer.warnings);
+
+    // A denied image among them refuses the Pod, with the rule's words.
+    let denied = format!("{}/denied/app:v1", server.address);
+    mixed["spec"]["ephemeralContainers"][0]["image"] = json!(denied);
+    let answer = call(&api, &Call::create("mutate", mixed));
+    assert!(!answer.allowed);
+    assert!(
+        answer.message.contains(&format!(
+            "ephemeralContainers \"debugger\": image \"{denied}\" refused by rule (0004): verification denied by matched rule (0004)"
+        )),
+        "{}",
+        answer.message
+    );
+    assert!(answer.warnings.is_empty() && answer.patch.is_empty());
+
+    // The second admission of the same images comes from the cache.
+    let metrics = api.fetch("/metrics").unwrap().1;
+    assert!(
+        metrics.contains("sigward_cache_lookups_total{result=\"hit\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn ephemeral_containers_dry_runs_digests_and_other_kinds() {
+    let dir = scratch("subresource");
+    let (server, _) = world(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let signed = format!("{}/signed/legacy:v1", server.address);
+    let unsigned = format!("{}/signed/unsigned:v1", server.address);
+
+    // `kubectl debug` updates pods/ephemeralcontainers with the whole Pod.
+    let old = pod(&signed, &signed, None);
+    for (debugger, allowed) in [(&signed, true), (&unsigned, false)] {
+        let mut call_ = Call::create("mutate", pod(&signed, &signed, Some(debugger)));
+        call_.operation = "UPDATE";
+        call_.sub_resource = "ephemeralcontainers".to_owned();
+        call_.old_object = old.clone();
+        let answer = call(&api, &call_);
+        assert_eq!(answer.allowed, allowed, "{debugger}: {answer:?}");
+        if allowed {
+            assert_eq!(
+                image_at(&answer.object, "/spec/ephemeralContainers/0/image"),
+                format!("{signed}@{}", digest_of(&signed))
+            );
+        }
+    }
+
+    // A dry run is answered the same way.
+    let mut dry = Call::create("mutate", pod(&signed, &signed, None));
+    dry.dry_run = true;
+    let answer = call(&api, &dry);
+    assert!(answer.allowed);
+    assert_eq!(answer.patch.len(), 2);
+
+    // An image already named by digest is judged, never rewritten.
+    let by_digest = format!("{signed}@{}", digest_of(&signed));
+    let answer = call(
+        &api,
+        &Call::create("mutate", pod(&by_digest, &signed, None)),
+    );
+    assert!(answer.allowed);
+    assert_eq!(answer.patch.len(), 1, "{:?}", answer.patch);
+    assert_eq!(
+        image_at(&answer.object, "/spec/initContainers/0/image"),
+        by_digest
+    );
+    let wrong = format!(
+        "{}/signed/unsigned:v1@{}",
+        server.address,
+        digest_of(&signed)
+    );
+    let answer = call(&api, &Call::create("mutate", pod(&wrong, &signed, None)));
+    assert!(
+        !answer.allowed,
+        "a digest from another repository: {answer:?}"
+    );
+
+    // Objects that run nothing are admitted untouched; so is a DELETE.
+    let config = kubectl(&["create", "configmap", "settings", "--from-literal=a=b"]);
+    let answer = call(&api, &Call::create("mutate", config.clone()));
+    assert!(answer.allowed && answer.patch.is_empty() && answer.warnings.is_empty());
+    assert_eq!(answer.object, config);
+    let mut delete = Call::create("validate", Value::Null);
+    delete.kind = ("".into(), "v1".into(), "Pod".into());
+    delete.operation = "DELETE";
+    delete.old_object = pod(&unsigned, &unsigned, None);
+    assert!(call(&api, &delete).allowed);
+
+    // What the apiserver never sends gets a 400 with the reason.
+    let (status, body) = api.post("validate", b"{\"kind\":".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid JSON"), "{body}");
+    let (status, body) = api.post("validate", br#"{"apiVersion":"v1","kind":"Pod"}"#.to_vec());
+    assert_eq!(status, 400);
+    assert!(body.contains("expected \"AdmissionReview\""), "{body}");
+    let (status, _) = api.post("validate", vec![b' '; 3 * 1024 * 1024 + 1]);
+    assert_eq!(status, 413);
+    let (status, _, _) = api.fetch("/validate").unwrap();
+    assert_eq!(status, 405);
+    // And it still serves.
+    assert!(call(&api, &Call::create("validate", pod(&signed, &signed, None))).allowed);
+}
+
+#[test]
+fn validate_only_never_pins() {
+    let dir = scratch("validate-only");
+    let (server, _) = world(&dir);
+    let webhook = Webhook::start(&dir, &["--validate-only"]);
+    let api = webhook.api();
+    let signed = format!("{}/signed/legacy:v1", server.address);
+    let answer = call(&api, &Call::create("mutate", pod(&signed, &signed, None)));
+    assert!(answer.allowed);
+    assert!(answer.patch.is_empty(), "{:?}", answer.patch);
+}
+
+#[test]
+fn a_registry_down_or_silent_is_refused_inside_the_budget() {
+    for (name, address) in [
+        ("silent", silent_server()),
+        ("down", format!("127.0.0.1:{}", free_port())),
+    ] {
+        let dir = scratch(name);
+        let world = sigward_demo::fill(
+            &mut sigward_host::oci::layout::Layout::create(&dir.join("unused")).unwrap(),
+            &address,
+        )
+        .unwrap();
+        std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+        std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+        let webhook = Webhook::start(&dir, &[]);
+        let api = webhook.api();
+        let signed = format!("{address}/signed/legacy:v1");
+        let skipped = format!("{address}/sandbox/scratch:v1");
+        let mut refused = Call::create("validate", pod(&signed, &signed, None));
+        refused.timeout = "3s".to_owned();
+        let started = Instant::now();
+        let answer = call(&api, &refused);
+        let took = started.elapsed();
+        assert!(!answer.allowed, "{name}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{name}: answered after {took:?}"
+        );
+        assert!(
+            answer
+                .message
+                .contains("fetch.resolve: cannot fetch manifest"),
+            "{name}: {}",
+            answer.message
+        );
+        if name == "silent" {
+            assert!(
+                answer
+                    .message
+                    .contains("the admission request's time budget ran out"),
+                "{}",
+                answer.message
+            );
+        }
+        // A skip rule still admits, without touching the registry.
+        let answer = call(
+            &api,
+            &Call::create("validate", pod(&skipped, &skipped, None)),
+        );
+        assert!(answer.allowed, "{name}: {answer:?}");
+    }
+}
+
+#[test]
+fn parallel_requests_never_get_another_requests_digest() {
+    let dir = scratch("parallel");
+    let (server, _) = world(&dir);
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let images = sigward_demo::fill_many(&mut registry, &server.address, 24).unwrap();
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let api = std::sync::Arc::new(api);
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for round in 0..4 {
+            for (image, digest) in images.clone() {
+                let api = api.clone();
+                tasks.push(tokio::spawn(async move {
+                    let answer = api
+                        .call(&Call::create("mutate", pod(&image, &image, None)))
+                        .await
+                        .unwrap();
+                    assert!(answer.allowed, "round {round} {image}: {answer:?}");
+                    let pinned = format!("{image}@{digest}");
+                    assert_eq!(image_at(&answer.object, "/spec/containers/0/image"), pinned);
+                    assert_eq!(
+                        image_at(&answer.object, "/spec/initContainers/0/image"),
+                        pinned
+                    );
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
+    let dir = scratch("reload");
+    let (server, world) = world(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let signed = format!("{}/signed/legacy:v1", server.address);
+    let allowed =
+        |api: &ApiServer| call(api, &Call::create("validate", pod(&signed, &signed, None))).allowed;
+    assert!(allowed(&api));
+    let ready = |api: &ApiServer| api.fetch("/readyz").unwrap().1;
+    let before = ready(&api);
+
+    // A policy that does not load is refused; the old one stays in force.
+    std::fs::write(
+        dir.join("policy.yaml"),
+        "rules: [{image: '*', deny: maybe}]",
+    )
+    .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{what}: {}",
+                webhook.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("the bad policy is reported", &|| {
+        webhook
+            .log()
+            .contains("not reloaded, the policy in force stays")
+    });
+    assert_eq!(ready(&api), before);
+    assert!(allowed(&api));
+
+    // A good one applies: here, one that denies everything.
+    let deny_all = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: '*'\n    deny: true\n";
+    std::fs::write(dir.join("policy.yaml"), deny_all).unwrap();
+    wait_for("the new policy applies", &|| !allowed(&api));
+    assert_ne!(ready(&api), before);
+
+    // SIGHUP reloads at once, even with the file's time unchanged.
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    let _ = Command::new("kill")
+        .args(["-HUP", &webhook.child.id().to_string()])
+        .status();
+    wait_for("the first policy is back", &|| allowed(&api));
+
+    // A rotated certificate, from the same CA, is served to new connections.
+    let (_, _, first_cert) = api.fetch("/healthz").unwrap();
+    let rotated = sigward_testpki::tls_server_numbered([127, 0, 0, 1], 72);
+    std::fs::write(dir.join("tls.key"), &rotated.key_pem).unwrap();
+    std::fs::write(dir.join("tls.crt"), &rotated.certificate_pem).unwrap();
+    wait_for("the new certificate is served", &|| {
+        webhook
+            .api()
+            .fetch("/healthz")
+            .is_ok_and(|(_, _, cert)| !cert.is_empty() && cert != first_cert)
+    });
+    assert!(allowed(&webhook.api()));
+}
