@@ -56,6 +56,14 @@ enum Command {
     /// The trusted root comes from --trusted-root, else $SIGWARD_TRUSTED_ROOT,
     /// else $XDG_CONFIG_HOME/sigward/trusted_root.json (~/.config/sigward/...).
     VerifyBundle(cli::verify_bundle::Args),
+    /// Pin the images of Kubernetes manifests to the digests that verify,
+    /// in place, before they are applied (GitOps). Judges every image of
+    /// Pods and pod templates as the webhook does.
+    ///
+    /// Exit 0 when nothing is refused (with --check: and nothing is left to
+    /// pin), 1 when an image is refused (or, with --check, would be
+    /// pinned), 2 on a usage, policy or input error.
+    Pin(cli::pin::Args),
     /// Run the Kubernetes admission webhook: `POST /validate` admits or
     /// refuses Pods and workloads by their images; `POST /mutate` also pins
     /// each verified image to its digest. HTTPS only.
@@ -91,6 +99,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
         Command::Serve(args) => cli::serve::run(&args),
+        Command::Pin(args) => cli::pin::run(&args),
     };
     ExitCode::from(code as u8)
 }

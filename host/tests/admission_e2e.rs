@@ -623,3 +623,116 @@ fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
     });
     assert!(allowed(&webhook.api()));
 }
+
+fn pin(dir: &Path, extra: &[&str], files: &[&Path]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigward"))
+        .arg("pin")
+        .arg("--policy")
+        .arg(dir.join("policy.yaml"))
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .args(extra)
+        .args(files)
+        .env(
+            "SIGWARD_CACHE_DIR",
+            std::env::temp_dir().join("sigward-e2e-cache"),
+        )
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn pin_rewrites_verified_tags_in_place_and_nothing_else() {
+    let dir = scratch("pin");
+    let (server, _) = world(&dir);
+    let registry = &server.address;
+    let (legacy, tagged) = (
+        format!("{registry}/signed/legacy:v1"),
+        format!("{registry}/signed/tagged:v1"),
+    );
+    // Comments, quoting styles, flow and block collections, CRLF-free but
+    // with odd spacing, a non-ASCII comment, a ConfigMap, a List.
+    let manifests = format!(
+        "# Workloads — pinned by CI\n\
+         apiVersion: apps/v1\n\
+         kind: Deployment\n\
+         metadata:\n  name: web   # the web tier\n\
+         spec:\n  template:\n    spec:\n      initContainers:\n        - name: init\n          image: \"{tagged}\"\n\
+         \x20     containers:\n        - name: app\n          image:   {legacy}    # keep this comment\n\
+         \x20       - {{name: sandbox, image: '{registry}/sandbox/scratch:v1'}}\n\
+         ---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata:\n  image: {legacy}\n\
+         ---\n\
+         apiVersion: v1\nkind: List\nitems:\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {{name: nightly}}\n  spec:\n    schedule: '0 1 * * *'\n    jobTemplate:\n      spec:\n        template:\n          spec:\n            containers: [{{name: job, image: {legacy}}}]\n"
+    );
+    let file = dir.join("app.yaml");
+    std::fs::write(&file, &manifests).unwrap();
+    let (legacy_digest, tagged_digest) = (digest_of(&legacy), digest_of(&tagged));
+
+    let (code, out) = pin(&dir, &["--check"], &[&file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("UNPINNED").count(), 3, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        manifests,
+        "--check writes nothing"
+    );
+
+    let (code, out) = pin(&dir, &[], &[&file]);
+    assert_eq!(code, 0, "{out}");
+    let expected = manifests
+        .replace(
+            &format!("\"{tagged}\""),
+            &format!("\"{tagged}@{tagged_digest}\""),
+        )
+        .replace(
+            &format!("image:   {legacy} "),
+            &format!("image:   {legacy}@{legacy_digest} "),
+        )
+        .replace(
+            &format!("image: {legacy}}}]"),
+            &format!("image: {legacy}@{legacy_digest}}}]"),
+        );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    assert!(
+        expected.contains(&format!("data:\n  image: {legacy}\n")),
+        "a ConfigMap is left alone"
+    );
+
+    let (code, out) = pin(&dir, &["--check"], &[&file]);
+    assert_eq!(code, 0, "pinned files pass the check: {out}");
+    assert!(out.contains("UNVERIFIED"), "{out}");
+
+    // A refused image fails both, and nothing is written for it.
+    let bad = dir.join("bad.yaml");
+    let unsigned = format!("{registry}/signed/unsigned:v1");
+    let text = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: {unsigned}\n  - name: b\n    image: {legacy}\n"
+    );
+    std::fs::write(&bad, &text).unwrap();
+    let (code, out) = pin(&dir, &["--check"], &[&bad]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("REFUSED     {}:7", bad.display())),
+        "{out}"
+    );
+    assert!(out.contains("no signatures found"), "{out}");
+    let (code, _) = pin(&dir, &[], &[&bad]);
+    assert_eq!(code, 1);
+    assert!(
+        !std::fs::read_to_string(&bad)
+            .unwrap()
+            .contains(&format!("{unsigned}@"))
+    );
+
+    // Not YAML at all: an input error.
+    let broken = dir.join("broken.yaml");
+    std::fs::write(&broken, "kind: Pod\nspec: [\n").unwrap();
+    assert_eq!(pin(&dir, &[], &[&broken]).0, 2);
+}

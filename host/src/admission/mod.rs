@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod judge;
+pub mod manifests;
 pub mod metrics;
 pub mod pool;
 pub mod reload;

@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod component;
+pub mod judging;
 pub mod matching;
+pub mod pin;
 pub mod serve;
 pub mod verify;
 pub mod verify_bundle;
