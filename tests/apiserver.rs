@@ -75,13 +75,27 @@ pub struct Admission {
 #[derive(Clone, Debug)]
 pub struct CallError(pub String);
 
-pub struct ApiServer {
-    /// Drives the client's connections between calls; the blocking methods
-    /// run on it.
-    runtime: tokio::runtime::Runtime,
+/// The caller proper: cheap to clone, one per concurrent client.
+#[derive(Clone)]
+pub struct Caller {
     client: reqwest::Client,
     base: String,
-    next_uid: AtomicU64,
+    next_uid: std::sync::Arc<AtomicU64>,
+}
+
+/// A [`Caller`] with the runtime that drives its connections, for calls
+/// from outside any async runtime.
+pub struct ApiServer {
+    runtime: tokio::runtime::Runtime,
+    pub caller: Caller,
+}
+
+impl std::ops::Deref for ApiServer {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
 }
 
 impl ApiServer {
@@ -102,12 +116,148 @@ impl ApiServer {
             .unwrap();
         Self {
             runtime,
-            client,
-            base: base.to_owned(),
-            next_uid: AtomicU64::new(1),
+            caller: Caller {
+                client,
+                base: base.to_owned(),
+                next_uid: std::sync::Arc::new(AtomicU64::new(1)),
+            },
         }
     }
 
+    /// [`Caller::call`], from outside any async runtime.
+    pub fn admit(&self, call: &Call) -> Result<Admission, CallError> {
+        self.runtime.block_on(self.caller.call(call))
+    }
+
+    /// [`Caller::get`], from outside any async runtime.
+    pub fn fetch(&self, path: &str) -> Result<(u16, String, Vec<u8>), String> {
+        self.runtime.block_on(self.caller.get(path))
+    }
+
+    /// [`Caller::post_raw`], from outside any async runtime.
+    pub fn post(&self, endpoint: &str, body: Vec<u8>) -> (u16, String) {
+        self.runtime.block_on(self.caller.post_raw(endpoint, body))
+    }
+
+    /// Sends every call, `clients` at a time, each client waiting for its
+    /// answer before its next call; returns when all are answered.
+    pub fn load(&self, calls: Vec<Call>, clients: usize) -> Load {
+        let sent = calls.len();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(calls.into_iter()));
+        self.runtime.block_on(async {
+            let started = std::time::Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..clients {
+                let (queue, caller) = (queue.clone(), self.caller.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut seen = Load::default();
+                    loop {
+                        let Some(call) = queue.lock().unwrap().next() else {
+                            return seen;
+                        };
+                        let began = std::time::Instant::now();
+                        match caller.call(&call).await {
+                            Ok(answer) => {
+                                let latency = began.elapsed();
+                                seen.latencies.push(latency);
+                                seen.answered += 1;
+                                seen.allowed += usize::from(answer.allowed);
+                                if let Some(fetch) = seen.read_timings(&answer) {
+                                    seen.beyond_fetch.push(latency.saturating_sub(fetch));
+                                }
+                            }
+                            Err(e) => seen.errors.push(e.0),
+                        }
+                    }
+                }));
+            }
+            let mut total = Load {
+                sent,
+                ..Load::default()
+            };
+            for task in tasks {
+                let seen = task.await.unwrap();
+                total.answered += seen.answered;
+                total.allowed += seen.allowed;
+                total.errors.extend(seen.errors);
+                total.latencies.extend(seen.latencies);
+                total.component.extend(seen.component);
+                total.fetch.extend(seen.fetch);
+                total.beyond_fetch.extend(seen.beyond_fetch);
+            }
+            total.wall = started.elapsed();
+            total.latencies.sort();
+            total.component.sort();
+            total.fetch.sort();
+            total.beyond_fetch.sort();
+            total
+        })
+    }
+}
+
+/// What a load run saw.
+#[derive(Debug, Default)]
+pub struct Load {
+    pub sent: usize,
+    /// Answers the dispatcher accepts, allowed or refused.
+    pub answered: usize,
+    pub allowed: usize,
+    /// Calls the dispatcher would fail (transport, status, checks).
+    pub errors: Vec<String>,
+    /// Latency of each answered call, sorted.
+    pub latencies: Vec<Duration>,
+    pub wall: Duration,
+    /// Component and fetch time per judged image (from the audit
+    /// annotation), sorted; a cached decision has none.
+    pub component: Vec<Duration>,
+    pub fetch: Vec<Duration>,
+    /// For reviews that verified: the latency less the registry time.
+    pub beyond_fetch: Vec<Duration>,
+}
+
+impl Load {
+    pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.answered as f64 / self.wall.as_secs_f64()
+    }
+
+    /// Keeps the timings of the images verified (not cached) in `answer`;
+    /// their fetch time in all, if any were.
+    fn read_timings(&mut self, answer: &Admission) -> Option<Duration> {
+        let decisions = answer
+            .audit
+            .get("decisions")
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())?;
+        let mut fetched = None;
+        // One entry per container; an image judged once per review.
+        let mut seen = std::collections::HashSet::new();
+        for decision in decisions.as_array().into_iter().flatten() {
+            if !seen.insert(decision["image"].to_string()) {
+                continue;
+            }
+            let cached = decision["trace"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|c| c["check"] == "cache"));
+            let us = |field: &str| decision["timing_us"][field].as_u64().unwrap_or(0);
+            if !cached && decision["verified"] == true {
+                let fetch = Duration::from_micros(us("fetch"));
+                self.component.push(Duration::from_micros(us("component")));
+                self.fetch.push(fetch);
+                fetched = Some(fetched.unwrap_or(Duration::ZERO) + fetch);
+            }
+        }
+        fetched
+    }
+}
+
+impl Caller {
     /// The AdmissionReview the apiserver sends for `call`.
     pub fn review_for(&self, call: &Call) -> (String, Value) {
         let n = self.next_uid.fetch_add(1, Ordering::Relaxed);
@@ -179,21 +329,6 @@ impl ApiServer {
             .unwrap_or_default();
         let status = response.status().as_u16();
         Ok((status, response.text().await.unwrap_or_default(), peer))
-    }
-
-    /// [`Self::call`], from outside any async runtime.
-    pub fn admit(&self, call: &Call) -> Result<Admission, CallError> {
-        self.runtime.block_on(self.call(call))
-    }
-
-    /// [`Self::get`], from outside any async runtime.
-    pub fn fetch(&self, path: &str) -> Result<(u16, String, Vec<u8>), String> {
-        self.runtime.block_on(self.get(path))
-    }
-
-    /// [`Self::post_raw`], from outside any async runtime.
-    pub fn post(&self, endpoint: &str, body: Vec<u8>) -> (u16, String) {
-        self.runtime.block_on(self.post_raw(endpoint, body))
     }
 
     /// Sends `call` and checks the answer as the dispatcher does.

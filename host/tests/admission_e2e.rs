@@ -532,12 +532,11 @@ fn parallel_requests_never_get_another_requests_digest() {
         .enable_all()
         .build()
         .unwrap();
-    let api = std::sync::Arc::new(api);
     rt.block_on(async {
         let mut tasks = Vec::new();
         for round in 0..4 {
             for (image, digest) in images.clone() {
-                let api = api.clone();
+                let api = api.caller.clone();
                 tasks.push(tokio::spawn(async move {
                     let answer = api
                         .call(&Call::create("mutate", pod(&image, &image, None)))
@@ -622,6 +621,78 @@ fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
             .is_ok_and(|(_, _, cert)| !cert.is_empty() && cert != first_cert)
     });
     assert!(allowed(&webhook.api()));
+}
+
+/// Resident memory of a process, from /proc.
+fn resident_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// A bounded load on loopback: a fixed count of reviews from several
+/// clients, cached (digest-pinned Pods) and uncached (each Pod a new image):
+/// every review answered, none failed, memory flat. Timing is for `just
+/// bench`, not asserted here.
+#[test]
+fn a_bounded_load_is_answered_in_full_with_flat_memory() {
+    let dir = scratch("load");
+    let (server, _) = world(&dir);
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let many = sigward_demo::fill_many(&mut registry, &server.address, 60).unwrap();
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let pid = webhook.child.id();
+    let pinned: Vec<String> = ["signed/legacy:v1", "signed/referrer:v1", "signed/tagged:v1"]
+        .iter()
+        .map(|path| {
+            let image = format!("{}/{path}", server.address);
+            format!("{image}@{}", digest_of(&image))
+        })
+        .collect();
+    let cached_pod = || {
+        let mut pod = pod(&pinned[0], &pinned[1], None);
+        pod["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "third", "image": pinned[2]}));
+        Call::create("validate", pod)
+    };
+
+    let uncached: Vec<Call> = many
+        .iter()
+        .map(|(image, _)| Call::create("mutate", pod(image, image, None)))
+        .collect();
+    let first = api.load(uncached, 4);
+    assert_eq!(first.answered, first.sent, "{:?}", first.errors);
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert_eq!(first.allowed, first.sent);
+    assert_eq!(
+        first.component.len(),
+        first.sent,
+        "each review verified its image"
+    );
+
+    let warm = api.load((0..500).map(|_| cached_pod()).collect(), 8);
+    assert!(warm.errors.is_empty(), "{:?}", warm.errors);
+    let after_warm = resident_kib(pid, "VmRSS:");
+    let load = api.load((0..3000).map(|_| cached_pod()).collect(), 8);
+    assert_eq!(load.answered, 3000, "{:?}", load.errors);
+    assert!(load.errors.is_empty(), "{:?}", load.errors);
+    assert_eq!(load.allowed, 3000);
+    assert!(
+        load.component.is_empty(),
+        "every decision came from the cache"
+    );
+    let after_load = resident_kib(pid, "VmRSS:");
+    assert!(
+        after_load <= after_warm + 16 * 1024,
+        "resident memory grew from {after_warm} KiB to {after_load} KiB"
+    );
+    assert!(resident_kib(pid, "VmHWM:") < 128 * 1024);
 }
 
 fn pin(dir: &Path, extra: &[&str], files: &[&Path]) -> (i32, String) {
