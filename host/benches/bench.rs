@@ -18,8 +18,13 @@ use sigward_host::oci::layout::Layout;
 use sigward_host::runtime::{Artifact, KeylessIdentity, LegacySignature, Signature, Signer};
 use sigward_host::{Limits, Runtime};
 
+#[path = "../../tests/apiserver.rs"]
+mod apiserver;
 #[path = "../../tests/corpus.rs"]
 mod corpus;
+#[path = "../../tests/registry_server.rs"]
+#[allow(dead_code)]
+mod registry_server;
 
 const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ACTIONS: &str = "https://token.actions.githubusercontent.com";
@@ -647,6 +652,208 @@ fn size(runtime: &Runtime, report: &mut Report) {
     report.table(&["what", "size"], &rows);
 }
 
+fn resident_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// `sigward serve` under load on loopback, driven as kube-apiserver drives
+/// it (tests/apiserver.rs), against the demo world in a real docker-registry.
+fn webhook(report: &mut Report) {
+    use apiserver::{ApiServer, Call, Load};
+    use sigward_host::oci::Store as _;
+    use sigward_host::oci::registry::{Options, Registry};
+
+    const CACHED: usize = 20_000;
+    const UNCACHED: usize = 300;
+    const CLIENTS: usize = 8;
+    report.section(
+        "7. The admission webhook",
+        &format!(
+            "`sigward serve` on loopback with the demo world in a real docker-registry, called \
+             as kube-apiserver calls it (tests/apiserver.rs: HTTPS, keep-alive connections, one \
+             AdmissionReview per call, each answer checked as the apiserver's dispatcher checks \
+             it). The load generator shares the machine's 2 cores with the server and the \
+             registry. *Cached*: a Pod of 3 digest-pinned images, verified once, then answered \
+             from the decision cache ({CACHED} reviews). *Uncached*: each review a Pod with an \
+             image not seen before, by tag, so each resolves, fetches a keyless legacy signature \
+             and verifies it ({UNCACHED} reviews). *Latency* runs use one client; *throughput* \
+             runs {CLIENTS} concurrent clients. *Beyond fetch*: a review's latency less its \
+             registry time."
+        ),
+    );
+    let dir = std::env::temp_dir().join(format!("sigward-bench-webhook-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = registry_server::RegistryServer::start();
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    let many = sigward_demo::fill_many(&mut registry, &server.address, 2 * UNCACHED).unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
+    std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
+    std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
+    let port = registry_server::free_port();
+    // SIGWARD_BENCH_PERF=FILE records the server with `perf record -g`.
+    let perf = std::env::var("SIGWARD_BENCH_PERF").ok();
+    let mut command = match &perf {
+        Some(file) => {
+            let mut c = Command::new("perf");
+            c.args(["record", "-g", "-o", file, "--"])
+                .arg(env!("CARGO_BIN_EXE_sigward"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_sigward")),
+    };
+    let mut child = command
+        .arg("serve")
+        .arg("--policy")
+        .arg(dir.join("policy.yaml"))
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SIGWARD_CACHE_DIR", dir.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = ApiServer::new(&format!("https://127.0.0.1:{port}"), &tls.ca_pem);
+    let started = Instant::now();
+    while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "sigward serve never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id();
+    let pinned: Vec<String> = ["signed/legacy:v1", "signed/referrer:v1", "signed/tagged:v1"]
+        .iter()
+        .map(|path| {
+            let image = format!("{}/{path}", server.address);
+            let digest = registry.resolve(&image.parse().unwrap()).unwrap();
+            format!("{image}@{digest}")
+        })
+        .collect();
+    let cached_pod = || {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
+            "spec": {"containers": pinned.iter().enumerate()
+                .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+                .collect::<Vec<_>>()},
+        });
+        Call::create("validate", pod)
+    };
+    let uncached = |images: &[(String, String)]| -> Vec<Call> {
+        images
+            .iter()
+            .map(|(image, _)| {
+                let pod = json!({
+                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
+                    "spec": {"containers": [{"name": "app", "image": image}]},
+                });
+                Call::create("mutate", pod)
+            })
+            .collect()
+    };
+    let check = |what: &str, load: &Load| {
+        assert!(load.errors.is_empty(), "{what}: {:?}", load.errors.first());
+        assert_eq!(load.answered, load.sent, "{what}: lost reviews");
+        assert_eq!(load.allowed, load.sent, "{what}: refused reviews");
+    };
+    let rss_start = resident_mib(pid, "VmRSS:");
+    let uncached_latency = api.load(uncached(&many[..UNCACHED]), 1);
+    check("uncached latency", &uncached_latency);
+    let uncached_throughput = api.load(uncached(&many[UNCACHED..]), CLIENTS);
+    check("uncached throughput", &uncached_throughput);
+    let _ = api.load((0..1000).map(|_| cached_pod()).collect(), CLIENTS);
+    let rss_warm = resident_mib(pid, "VmRSS:");
+    let cached_latency = api.load((0..CACHED / 4).map(|_| cached_pod()).collect(), 1);
+    check("cached latency", &cached_latency);
+    let cached_throughput = api.load((0..CACHED).map(|_| cached_pod()).collect(), CLIENTS);
+    check("cached throughput", &cached_throughput);
+    let rss_end = resident_mib(pid, "VmRSS:");
+    let rss_peak = resident_mib(pid, "VmHWM:");
+    if perf.is_some() {
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+    } else {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+
+    let p = |sorted: &[Duration], q: f64| fmt(Load::percentile(sorted, q));
+    let row = |name: &str, load: &Load| {
+        vec![
+            name.to_owned(),
+            load.sent.to_string(),
+            p(&load.latencies, 0.5),
+            p(&load.latencies, 0.99),
+            format!("{:.0}", load.per_second()),
+        ]
+    };
+    report.table(
+        &["run", "reviews", "p50", "p99", "reviews/s"],
+        &[
+            row("cached, 1 client", &cached_latency),
+            row(&format!("cached, {CLIENTS} clients"), &cached_throughput),
+            row("uncached, 1 client", &uncached_latency),
+            row(
+                &format!("uncached, {CLIENTS} clients"),
+                &uncached_throughput,
+            ),
+        ],
+    );
+    let _ = write!(
+        report.text,
+        "\nUncached, one client, per verified image: component {} (p99 {}), registry {} \
+         (p99 {}); the review beyond its registry time {} (p99 {}).\n\n\
+         Resident memory of `sigward serve`: {rss_start:.1} MiB when ready, {rss_warm:.1} MiB \
+         after the uncached runs, {rss_end:.1} MiB after {} more reviews; peak {rss_peak:.1} MiB.\n",
+        p(&uncached_latency.component, 0.5),
+        p(&uncached_latency.component, 0.99),
+        p(&uncached_latency.fetch, 0.5),
+        p(&uncached_latency.fetch, 0.99),
+        p(&uncached_latency.beyond_fetch, 0.5),
+        p(&uncached_latency.beyond_fetch, 0.99),
+        CACHED + CACHED / 4,
+    );
+    let p99 = Load::percentile(&cached_latency.latencies, 0.99);
+    report.target(
+        "webhook: cached Pod of 3 pinned images, p99 < 1 ms",
+        fmt(p99),
+        p99 < Duration::from_millis(1),
+    );
+    let rate = cached_throughput.per_second();
+    report.target(
+        "webhook: ≥ 5 000 cached reviews/s on 2 cores",
+        format!("{rate:.0}/s"),
+        rate >= 5000.0,
+    );
+    let beyond = Load::percentile(&uncached_latency.beyond_fetch, 0.5);
+    report.target(
+        "webhook: uncached keyless verification ≤ 2 ms beyond the fetch",
+        fmt(beyond),
+        beyond <= Duration::from_millis(2),
+    );
+    report.target(
+        "webhook: resident memory under load < 128 MiB",
+        format!("{rss_peak:.1} MiB"),
+        rss_peak < 128.0,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -679,12 +886,15 @@ fn main() {
     let mut python = None;
     let mut js = None;
     let mut out = None;
+    let mut only = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--python" => python = args.next(),
             "--js" => js = args.next(),
             "--out" => out = args.next(),
+            // One section alone, for working on it: `--only webhook`.
+            "--only" => only = args.next(),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -695,12 +905,17 @@ fn main() {
         text: String::new(),
         targets: Vec::new(),
     };
-    let ours = verification(&runtime, &policy, &mut report);
-    peers(python.as_deref(), js.as_deref(), &ours, &mut report);
-    matching(&runtime, &mut report);
-    boundary(&runtime, &mut report);
-    startup(&mut report);
-    size(&runtime, &mut report);
+    if only.as_deref() == Some("webhook") {
+        webhook(&mut report);
+    } else {
+        let ours = verification(&runtime, &policy, &mut report);
+        peers(python.as_deref(), js.as_deref(), &ours, &mut report);
+        matching(&runtime, &mut report);
+        boundary(&runtime, &mut report);
+        startup(&mut report);
+        size(&runtime, &mut report);
+        webhook(&mut report);
+    }
     let _ = std::fs::remove_dir_all(&cache);
 
     let mut doc = String::from(
