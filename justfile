@@ -32,6 +32,17 @@ demo: build
     test "$status" -eq 1
     echo; echo "== one decision as JSON, with its trace"
     "${verify[@]}" --output json registry.demo.test/signed/legacy:v1
+    echo; echo "== sigward pin: the verified tags of demo/app.yaml pinned in place (a copy in $out)"
+    cp demo/app.yaml "$out/app.yaml"
+    pin=({{bin}} pin --policy "$out/policy.yaml" --trusted-root "$out/trusted_root.json" --oci-layout "$out/layout")
+    status=0
+    "${pin[@]}" --check "$out/app.yaml" || status=$?
+    echo "(--check: exit $status, images left to pin)"
+    test "$status" -eq 1
+    "${pin[@]}" "$out/app.yaml"
+    diff demo/app.yaml "$out/app.yaml" || true
+    "${pin[@]}" --check "$out/app.yaml" > /dev/null
+    echo "(--check on the pinned copy: exit 0)"
     echo; echo "== sigward component"
     {{bin}} component
     for policy in policies/*; do

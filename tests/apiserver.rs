@@ -135,7 +135,7 @@ impl ApiServer {
     }
 
     /// [`Caller::post_raw`], from outside any async runtime.
-    pub fn post(&self, endpoint: &str, body: Vec<u8>) -> (u16, String) {
+    pub fn post(&self, endpoint: &str, body: Vec<u8>) -> Result<(u16, String), String> {
         self.runtime.block_on(self.caller.post_raw(endpoint, body))
     }
 
@@ -300,8 +300,10 @@ impl Caller {
         (uid, review)
     }
 
-    /// Posts raw bytes; the status and body, for tests of malformed input.
-    pub async fn post_raw(&self, endpoint: &str, body: Vec<u8>) -> (u16, String) {
+    /// Posts raw bytes, for tests of malformed input: the status and body,
+    /// or the transport error (a server may answer and close before a large
+    /// body is written).
+    pub async fn post_raw(&self, endpoint: &str, body: Vec<u8>) -> Result<(u16, String), String> {
         let response = self
             .client
             .post(format!("{}/{endpoint}?timeout=10s", self.base))
@@ -309,9 +311,9 @@ impl Caller {
             .body(body)
             .send()
             .await
-            .unwrap();
+            .map_err(|e| sigward_host::oci::with_causes(&e))?;
         let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
+        Ok((status, response.text().await.unwrap_or_default()))
     }
 
     /// A GET, with the DER of the certificate the server showed.

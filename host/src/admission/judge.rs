@@ -25,6 +25,9 @@ pub enum Source {
 
 type SharedStore = Box<dyn Store + Send>;
 
+/// Idle stores kept for reuse.
+const IDLE_STORES: usize = 16;
+
 /// Stores, kept between requests so that registry connections and
 /// credentials are reused.
 pub struct Stores {
@@ -55,7 +58,7 @@ impl Stores {
     fn give_back(&self, mut store: SharedStore) {
         store.set_deadline(None);
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < 16
+            && idle.len() < IDLE_STORES
         {
             idle.push(store);
         }
