@@ -431,3 +431,30 @@ impl Caller {
         })
     }
 }
+
+/// `sigward serve` (the binary at `sigward`) on `dir`'s `policy.yaml`,
+/// `trusted_root.json`, `tls.crt` and `tls.key`, listening on `listen`.
+pub fn serve_command(sigward: &str, dir: &std::path::Path, listen: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(sigward);
+    command
+        .arg("serve")
+        .arg("--policy")
+        .arg(dir.join("policy.yaml"))
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .args(["--listen", listen]);
+    command
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS:`, `VmHWM:`).
+pub fn resident_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

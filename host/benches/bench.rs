@@ -653,12 +653,7 @@ fn size(runtime: &Runtime, report: &mut Report) {
 }
 
 fn resident_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
+    apiserver::resident_kib(pid, field).map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 /// `sigward serve` under load on loopback, driven as kube-apiserver drives
@@ -701,26 +696,19 @@ fn webhook(report: &mut Report) {
     let port = registry_server::free_port();
     // SIGWARD_BENCH_PERF=FILE records the server with `perf record -g`.
     let perf = std::env::var("SIGWARD_BENCH_PERF").ok();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = apiserver::serve_command(env!("CARGO_BIN_EXE_sigward"), &dir, &listen);
     let mut command = match &perf {
         Some(file) => {
             let mut c = Command::new("perf");
             c.args(["record", "-g", "-o", file, "--"])
-                .arg(env!("CARGO_BIN_EXE_sigward"));
+                .arg(serve.get_program())
+                .args(serve.get_args());
             c
         }
-        None => Command::new(env!("CARGO_BIN_EXE_sigward")),
+        None => serve,
     };
     let mut child = command
-        .arg("serve")
-        .arg("--policy")
-        .arg(dir.join("policy.yaml"))
-        .arg("--trusted-root")
-        .arg(dir.join("trusted_root.json"))
-        .arg("--tls-cert")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("SIGWARD_CACHE_DIR", dir.join("cache"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

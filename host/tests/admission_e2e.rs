@@ -48,27 +48,21 @@ impl Webhook {
         std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sigward"))
-            .arg("serve")
-            .arg("--policy")
-            .arg(dir.join("policy.yaml"))
-            .arg("--trusted-root")
-            .arg(dir.join("trusted_root.json"))
-            .arg("--tls-cert")
-            .arg(dir.join("tls.crt"))
-            .arg("--tls-key")
-            .arg(dir.join("tls.key"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--watch-interval", "1"])
-            .args(extra)
-            .env(
-                "SIGWARD_CACHE_DIR",
-                std::env::temp_dir().join("sigward-e2e-cache"),
-            )
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = apiserver::serve_command(
+            env!("CARGO_BIN_EXE_sigward"),
+            dir,
+            &format!("127.0.0.1:{port}"),
+        )
+        .args(["--watch-interval", "1"])
+        .args(extra)
+        .env(
+            "SIGWARD_CACHE_DIR",
+            std::env::temp_dir().join("sigward-e2e-cache"),
+        )
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
         let webhook = Self {
             child,
             dir: dir.to_owned(),
@@ -629,13 +623,8 @@ fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
     assert!(allowed(&webhook.api()));
 }
 
-/// Resident memory of a process, from /proc.
 fn resident_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    apiserver::resident_kib(pid, field)
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
@@ -826,17 +815,8 @@ fn serve_refuses_to_start_on_a_policy_that_does_not_load() {
     let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
     std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
     std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sigward"))
-        .arg("serve")
-        .arg("--policy")
-        .arg(dir.join("policy.yaml"))
-        .arg("--trusted-root")
-        .arg(dir.join("trusted_root.json"))
-        .arg("--tls-cert")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+    let listen = format!("127.0.0.1:{}", free_port());
+    let out = apiserver::serve_command(env!("CARGO_BIN_EXE_sigward"), &dir, &listen)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
