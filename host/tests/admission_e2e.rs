@@ -43,6 +43,10 @@ impl Webhook {
     /// Starts it on `dir/policy.yaml` and `dir/trusted_root.json`, and waits
     /// until `/readyz` answers 200.
     fn start(dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
         std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
         std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
@@ -55,6 +59,7 @@ impl Webhook {
         )
         .args(["--watch-interval", "1"])
         .args(extra)
+        .envs(env.iter().copied())
         .env(
             "SIGWARD_CACHE_DIR",
             std::env::temp_dir().join("sigward-e2e-cache"),
@@ -63,7 +68,7 @@ impl Webhook {
         .stderr(log)
         .spawn()
         .unwrap();
-        let webhook = Self {
+        let mut webhook = Self {
             child,
             dir: dir.to_owned(),
             base: format!("https://127.0.0.1:{port}"),
@@ -72,6 +77,9 @@ impl Webhook {
         let api = webhook.api();
         let started = Instant::now();
         while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
+            if let Ok(Some(status)) = webhook.child.try_wait() {
+                panic!("sigward serve stopped ({status}): {}", webhook.log());
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(120),
                 "sigward serve never became ready: {}",
@@ -840,4 +848,36 @@ fn serve_refuses_to_start_on_a_policy_that_does_not_load() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tls.crt with"));
+}
+
+#[test]
+fn a_guest_that_stops_refuses_its_review_alone() {
+    let dir = scratch("fuel");
+    let (server, _) = world(&dir);
+    // Enough fuel to load the policy and the root and to match (each call
+    // gets its own), not to verify a signature.
+    let webhook = Webhook::start_with_env(&dir, &[], &[("SIGWARD_FUEL_PER_CALL", "20000000")]);
+    let api = webhook.api();
+    let signed = format!("{}/signed/legacy:v1", server.address);
+    let skipped = format!("{}/sandbox/scratch:v1", server.address);
+    for _ in 0..3 {
+        let answer = call(&api, &Call::create("validate", pod(&signed, &signed, None)));
+        assert!(!answer.allowed);
+        assert!(
+            answer
+                .message
+                .contains("component: the sigward component stopped")
+                && answer.message.contains("fuel"),
+            "{}",
+            answer.message
+        );
+        // The next review gets a sound instance.
+        let answer = call(
+            &api,
+            &Call::create("validate", pod(&skipped, &skipped, None)),
+        );
+        assert!(answer.allowed, "{answer:?}");
+    }
+    let ready = api.fetch("/readyz").unwrap();
+    assert_eq!(ready.0, 200);
 }

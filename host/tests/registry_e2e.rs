@@ -375,12 +375,13 @@ fn a_guest_out_of_fuel_refuses_its_image_and_the_run_goes_on() {
     let plenty = verify(&dir, &["--oci-layout", &layout_arg], &images);
     assert_eq!(plenty.code, 0, "{}", plenty.stderr);
 
-    // Enough fuel to load the policy and match, not to verify a signature.
+    // Enough fuel to load the policy, match and load the trusted root (each
+    // call gets its own), not to verify a signature.
     let run = verify_with_env(
         &dir,
         &["--oci-layout", &layout_arg],
         &images,
-        &[("SIGWARD_FUEL_PER_CALL", "5000000")],
+        &[("SIGWARD_FUEL_PER_CALL", "20000000")],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.decisions.len(), 3, "{}", run.stderr);
