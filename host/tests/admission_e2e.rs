@@ -881,3 +881,45 @@ fn a_guest_that_stops_refuses_its_review_alone() {
     let ready = api.fetch("/readyz").unwrap();
     assert_eq!(ready.0, 200);
 }
+
+#[test]
+fn sigterm_lets_an_open_review_finish() {
+    let address = silent_server();
+    let dir = scratch("sigterm");
+    let world = sigward_demo::fill(
+        &mut sigward_host::oci::layout::Layout::create(&dir.join("unused")).unwrap(),
+        &address,
+    )
+    .unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    let mut webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let signed = format!("{address}/signed/legacy:v1");
+    let mut slow = Call::create("validate", pod(&signed, &signed, None));
+    slow.timeout = "2s".to_owned();
+    let answer = std::thread::scope(|scope| {
+        let pending = scope.spawn(|| api.admit(&slow));
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-TERM", &webhook.child.id().to_string()])
+            .status();
+        pending.join().unwrap()
+    });
+    let answer = answer.expect("the open review is answered");
+    assert!(!answer.allowed);
+    assert!(
+        answer.message.contains("time budget ran out"),
+        "{}",
+        answer.message
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = webhook.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}: {}", webhook.log());
+}

@@ -16,6 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::sync::Semaphore;
 
 use super::cache::Bounds;
@@ -38,6 +39,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most `timeoutSeconds` allows.
 const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long open connections may finish their reviews after SIGTERM.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// What `sigward serve` was asked to do.
 #[derive(Clone, Debug)]
@@ -301,7 +305,8 @@ fn verdict_for(
     verdict::verdict(&sites, &answers, mode)
 }
 
-/// Runs the server until SIGTERM or SIGINT. Returns an error when it cannot
+/// Runs the server until SIGTERM or SIGINT, then lets open connections
+/// finish for up to [`DRAIN`]. Returns an error when it cannot
 /// start: the certificate, the address, or the first policy.
 pub fn serve(config: Config) -> Result<(), String> {
     let tls = tls::load(&config.tls_cert, &config.tls_key)?;
@@ -335,13 +340,14 @@ async fn run(state: Arc<State>) -> Result<(), String> {
     let first = tokio::task::spawn_blocking(move || reload::start(&starter));
     tokio::spawn(reload::watch(state.clone()));
     let mut first = Some(first);
+    let graceful = GracefulShutdown::new();
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                tokio::spawn(connection(state.clone(), stream));
+                tokio::spawn(connection(state.clone(), stream, graceful.watcher()));
             }
             started = async { first.as_mut()?.await.ok() }, if first.is_some() => {
                 first = None;
@@ -353,7 +359,10 @@ async fn run(state: Arc<State>) -> Result<(), String> {
             _ = interrupt.recv() => break,
         }
     }
-    eprintln!("sigward serve: stopping");
+    // Kubernetes may still route reviews here for a moment: the open
+    // connections finish theirs, then close.
+    eprintln!("sigward serve: stopping; open connections finish their reviews");
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
     Ok(())
 }
 
@@ -363,7 +372,7 @@ fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::
 
 /// One TLS connection: a handshake under a deadline, then HTTP/1.1 with
 /// keep-alive, as kube-apiserver reuses connections.
-async fn connection(state: Arc<State>, stream: tokio::net::TcpStream) {
+async fn connection(state: Arc<State>, stream: tokio::net::TcpStream, watcher: Watcher) {
     let config = match state.tls.read() {
         Ok(config) => config.clone(),
         Err(_) => return,
@@ -378,11 +387,11 @@ async fn connection(state: Arc<State>, stream: tokio::net::TcpStream) {
         let state = state.clone();
         async move { Ok::<_, std::convert::Infallible>(route(state, request).await) }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
+    let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = watcher.watch(served).await;
 }
 
 #[cfg(test)]
