@@ -109,9 +109,10 @@ fuzz seconds="60":
         grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units' "../target/fuzz/$target.log" | sed 's/^/   /'
     done
 
-# Write the component to FILE, for hosts in other languages.
-component file="sigward.wasm": build
-    {{bin}} component --write {{file}}
+# Write the fast component to FILE (`just component FILE portable`: the
+# portable one), for hosts in other languages.
+component file="sigward.wasm" build="fast": build
+    {{bin}} component --write {{file}} {{ if build == "portable" { "--portable" } else { "" } }}
 
 # The benchmark: sigward (component and native) against sigstore-python and
 # sigstore-js on the same bundles, matching, the boundary, start-up, size and

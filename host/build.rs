@@ -1,17 +1,19 @@
 #![allow(clippy::panic)] // Panicking is how a build script reports failure.
-//! Builds the guest component and hands its path to the host, which embeds it,
-//! so that the `sigward` binary works from any directory.
+//! Builds the guest component twice, fast (with wasm's `wide-arithmetic`
+//! proposal, for wasmtime) and portable (plain wasm, for V8 and other hosts
+//! without it), and hands their paths to the host, which embeds both, so
+//! that the `sigward` binary works from any directory.
 //!
 //! The guest is compiled as a plain wasm module and made a component here with
 //! wit-component. Built that way it imports nothing at all: std for
 //! wasm32-wasip2 would import stdio, clocks, random and the environment for its
 //! own runtime, which a guest that must do no I/O has no use for.
 //!
-//! The nested cargo uses its own target directory, so it never waits on the
-//! lock of the build that runs this script.
+//! Each nested cargo uses its own target directory, so it never waits on the
+//! lock of the build that runs this script, nor on the other.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -28,22 +30,69 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=SIGWARD_COMPONENT");
 
-    // A prebuilt component may be supplied instead, e.g. by a packager.
-    if let Some(prebuilt) = env::var_os("SIGWARD_COMPONENT") {
-        println!(
-            "cargo:rustc-env=SIGWARD_COMPONENT_PATH={}",
-            PathBuf::from(prebuilt).display()
-        );
+    // Prebuilt components may be supplied instead, e.g. by a packager.
+    println!("cargo:rerun-if-env-changed=SIGWARD_PORTABLE_COMPONENT");
+    if let (Some(fast), Some(portable)) = (
+        env::var_os("SIGWARD_COMPONENT"),
+        env::var_os("SIGWARD_PORTABLE_COMPONENT"),
+    ) {
+        for (name, path) in [
+            ("SIGWARD_COMPONENT_PATH", fast),
+            ("SIGWARD_PORTABLE_COMPONENT_PATH", portable),
+        ] {
+            println!("cargo:rustc-env={name}={}", PathBuf::from(path).display());
+        }
         return;
     }
 
-    let target_dir = env::var_os("CARGO_TARGET_DIR")
+    let target_root = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"))
-        .join("guest-build");
+        .unwrap_or_else(|| workspace.join("target"));
+    // Both builds at once: each is one long LTO step on one core.
+    let fast = spawn(&workspace, &target_root.join("guest-build"), None);
+    let portable = spawn(
+        &workspace,
+        &target_root.join("guest-build-portable"),
+        Some(PORTABLE_RUSTFLAGS),
+    );
+    for (name, child, dir, env_name) in [
+        ("fast", fast, "guest-build", "SIGWARD_COMPONENT_PATH"),
+        (
+            "portable",
+            portable,
+            "guest-build-portable",
+            "SIGWARD_PORTABLE_COMPONENT_PATH",
+        ),
+    ] {
+        match child.and_then(|mut c| c.wait()) {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!(
+                "building the {name} guest component failed ({s}): see the errors above (is the {TARGET} target installed?)"
+            ),
+            Err(e) => panic!("could not run cargo to build the {name} guest component: {e}"),
+        }
+        let out = encode(&target_root.join(dir), &format!("sigward-{name}.wasm"));
+        println!("cargo:rustc-env={env_name}={}", out.display());
+    }
+}
+
+/// The portable build's flags, in place of `.cargo/config.toml`'s: no
+/// `wide-arithmetic`, and the curve crates on 32-bit limbs, whose products
+/// plain wasm multiplies in one instruction (64-bit limbs need a 128-bit
+/// product, a call to compiler-rt's `__multi3` without the proposal).
+const PORTABLE_RUSTFLAGS: &str = "--cfg getrandom_backend=\"unsupported\" --cfg cpubits=\"32\"";
+
+/// Starts the nested cargo that builds the guest module into `target_dir`,
+/// with `rustflags` in place of the configured ones when given.
+fn spawn(
+    workspace: &Path,
+    target_dir: &Path,
+    rustflags: Option<&str>,
+) -> std::io::Result<std::process::Child> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&workspace)
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
         .args([
             "build",
             "--locked",
@@ -55,7 +104,7 @@ fn main() {
             PROFILE,
         ])
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         // What the outer build sets for itself must not leak into the wasm build.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -64,14 +113,19 @@ fn main() {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("CARGO_PROFILE_RELEASE_DEBUG")
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!(
-            "building the guest component failed ({s}): see the errors above (is the {TARGET} target installed?)"
-        ),
-        Err(e) => panic!("could not run cargo to build the guest component: {e}"),
+        .env_remove("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS");
+    if let Some(flags) = rustflags {
+        // RUSTFLAGS replaces the target's rustflags of .cargo/config.toml
+        // (cargo takes the first source it finds; it would merge the
+        // configuration's list with CARGO_TARGET_<triple>_RUSTFLAGS). With
+        // --target it applies to the guest only, not to build scripts.
+        command.env("RUSTFLAGS", flags);
     }
+    command.spawn()
+}
+
+/// Makes the module built in `target_dir` a component, written to OUT_DIR.
+fn encode(target_dir: &Path, name: &str) -> PathBuf {
     let module_path = target_dir
         .join(TARGET)
         .join(PROFILE)
@@ -82,7 +136,7 @@ fn main() {
         .module(&module)
         .and_then(|encoder| encoder.validate(true).encode())
         .unwrap_or_else(|e| panic!("encoding the guest component: {e:#}"));
-    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join("sigward.wasm");
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join(name);
     std::fs::write(&out, component).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
-    println!("cargo:rustc-env=SIGWARD_COMPONENT_PATH={}", out.display());
+    out
 }

@@ -616,7 +616,7 @@ fn size(runtime: &Runtime, report: &mut Report) {
          peak (wasm memory only grows), after loading the given policy and trusted root and \
          verifying happy-path-v0.3.",
     );
-    let bytes = Runtime::component_bytes().len();
+    let bytes = sigward_host::runtime::Build::Fast.bytes().len();
     report.target(
         "component < 1.5 MB",
         format!("{bytes} bytes"),
@@ -650,6 +650,69 @@ fn size(runtime: &Runtime, report: &mut Report) {
         ]);
     }
     report.table(&["what", "size"], &rows);
+}
+
+/// The fast and the portable component on the same bundles, each in an
+/// engine with only the proposals it needs.
+fn portable(policy: &str, report: &mut Report) {
+    use sigward_host::runtime::Build;
+    report.section(
+        "1b. The portable component",
+        "The same core and adapter built without wasm's `wide-arithmetic` proposal (and with the \
+         curve crates on 32-bit limbs, whose products plain wasm multiplies in one instruction), \
+         for hosts that lack the proposal (V8 in Node and browsers), against the fast build, both \
+         under wasmtime, warm, as in section 1.",
+    );
+    let cache = std::env::temp_dir().join(format!("sigward-bench-portable-{}", std::process::id()));
+    let artifact =
+        Artifact::Bytes(std::fs::read(shared().join("conformance/bundle-verify/a.txt")).unwrap());
+    let runtimes = Build::ALL
+        .map(|build| Runtime::with_build(build, Limits::default(), Some(&cache)).unwrap());
+    let mut rows = Vec::new();
+    for case in cases() {
+        let root_json = std::fs::read(&case.root).unwrap();
+        let bundle = std::fs::read(&case.bundle).unwrap();
+        let signer = match &case.key {
+            Some(key) => Signer::PublicKey(std::fs::read_to_string(key).unwrap()),
+            None => Signer::Keyless(KeylessIdentity {
+                issuer: ACTIONS.into(),
+                subject: Some(BEACON.into()),
+                subject_regex: None,
+            }),
+        };
+        let [fast, portable] = runtimes.each_ref().map(|runtime| {
+            let mut session = runtime.load_policy(policy).unwrap().unwrap();
+            let root = session.load_trusted_root(&root_json).unwrap().unwrap();
+            let mut once = || {
+                session
+                    .verify_bundle(&bundle, &artifact, &signer, &root)
+                    .unwrap()
+                    .unwrap()
+            };
+            once();
+            time(200, || drop(once()))
+        });
+        let ratio = portable.median.as_secs_f64() / fast.median.as_secs_f64();
+        if case.name == "happy-path-v0.3" {
+            report.target(
+                "happy-path-v0.3: portable component ≤ 1.5× the fast one",
+                format!(
+                    "{ratio:.2}× ({} vs {})",
+                    fmt(portable.median),
+                    fmt(fast.median)
+                ),
+                ratio <= 1.5,
+            );
+        }
+        rows.push(vec![
+            case.name.to_owned(),
+            fast.cell(),
+            portable.cell(),
+            format!("{ratio:.2}×"),
+        ]);
+    }
+    report.table(&["case", "fast", "portable", "portable/fast"], &rows);
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 fn resident_mib(pid: u32, field: &str) -> f64 {
@@ -881,7 +944,8 @@ fn main() {
             "--python" => python = args.next(),
             "--js" => js = args.next(),
             "--out" => out = args.next(),
-            // One section alone, for working on it: `--only webhook`.
+            // One section alone, for working on it: `--only webhook` or
+            // `--only portable`.
             "--only" => only = args.next(),
             _ => {} // cargo bench passes --bench
         }
@@ -895,8 +959,11 @@ fn main() {
     };
     if only.as_deref() == Some("webhook") {
         webhook(&mut report);
+    } else if only.as_deref() == Some("portable") {
+        portable(&policy, &mut report);
     } else {
         let ours = verification(&runtime, &policy, &mut report);
+        portable(&policy, &mut report);
         peers(python.as_deref(), js.as_deref(), &ours, &mut report);
         matching(&runtime, &mut report);
         boundary(&runtime, &mut report);

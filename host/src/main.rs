@@ -68,12 +68,17 @@ enum Command {
     /// refuses Pods and workloads by their images; `POST /mutate` also pins
     /// each verified image to its digest. HTTPS only.
     Serve(cli::serve::Args),
-    /// Describe the embedded component: size and imports; optionally write it out
-    /// for hosts in other languages.
+    /// Describe the embedded components, fast (wasm's wide-arithmetic
+    /// proposal, for wasmtime) and portable (plain wasm, for V8 and other
+    /// hosts): size, imports, the proposals each needs. Optionally write one
+    /// out for hosts in other languages.
     Component {
         /// Write the component's bytes to this file.
         #[arg(long)]
         write: Option<std::path::PathBuf>,
+        /// With --write: the portable component rather than the fast one.
+        #[arg(long, requires = "write")]
+        portable: bool,
     },
 }
 
@@ -95,7 +100,7 @@ fn main() -> ExitCode {
             output,
             images,
         } => cli::matching::run(&policy, output, &images),
-        Command::Component { write } => cli::component::run(write.as_deref()),
+        Command::Component { write, portable } => cli::component::run(portable, write.as_deref()),
         Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
         Command::Serve(args) => cli::serve::run(&args),

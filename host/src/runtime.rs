@@ -29,8 +29,48 @@ pub enum BundleOutcome {
     Failed(BundleFailure),
 }
 
-/// The component, built by build.rs and embedded in this binary.
+/// The components, built by build.rs and embedded in this binary.
 const COMPONENT: &[u8] = include_bytes!(env!("SIGWARD_COMPONENT_PATH"));
+const PORTABLE_COMPONENT: &[u8] = include_bytes!(env!("SIGWARD_PORTABLE_COMPONENT_PATH"));
+
+/// Which build of the component: the same core and adapter, compiled two ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// With wasm's `wide-arithmetic` proposal: the curves' 64x64->128
+    /// multiplies are one instruction each. For wasmtime.
+    Fast,
+    /// Plain wasm (the curve crates on 32-bit limbs), for hosts without the
+    /// proposal, such as V8 in Node and browsers.
+    Portable,
+}
+
+impl Build {
+    pub const ALL: [Build; 2] = [Build::Fast, Build::Portable];
+
+    /// The component's bytes.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::Fast => COMPONENT,
+            Self::Portable => PORTABLE_COMPONENT,
+        }
+    }
+
+    /// The WebAssembly proposals it uses beyond the core spec and the
+    /// component model: a host must enable them to load it.
+    pub fn required_features(self) -> &'static [&'static str] {
+        match self {
+            Self::Fast => &["wide-arithmetic"],
+            Self::Portable => &[],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Portable => "portable",
+        }
+    }
+}
 
 /// Resource limits for one instance.
 #[derive(Clone, Copy, Debug)]
@@ -122,10 +162,6 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// The WebAssembly proposals the component uses beyond the core spec and the
-/// component model: a host must enable them to load it.
-pub const REQUIRED_WASM_FEATURES: &[&str] = &["wide-arithmetic"];
-
 /// The engine and the compiled, pre-instantiated component. Create once.
 pub struct Runtime {
     engine: Engine,
@@ -135,16 +171,25 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Compiles the embedded component. With `cache_dir`, the compiled code is
-    /// kept there (wasmtime's own cache, keyed by its version, its settings and
-    /// the component), so later processes start without compiling.
+    /// Compiles the embedded fast component. With `cache_dir`, the compiled
+    /// code is kept there (wasmtime's own cache, keyed by its version, its
+    /// settings and the component), so later processes start without compiling.
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> Result<Self, HostError> {
+        Self::with_build(Build::Fast, limits, cache_dir)
+    }
+
+    /// Compiles one of the embedded components, in an engine that enables
+    /// only the proposals that build needs.
+    pub fn with_build(
+        build: Build,
+        limits: Limits,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.consume_fuel(true);
-        // The guest is built with wasm's wide-arithmetic instructions: the
-        // curves' 64x64->128 multiplies become one instruction each, not four,
-        // which makes verification about 4.5 times faster.
-        config.wasm_wide_arithmetic(true);
+        // The fast build uses wasm's wide-arithmetic instructions: the
+        // curves' 64x64->128 multiplies become one instruction each, not four.
+        config.wasm_wide_arithmetic(build == Build::Fast);
         if let Some(dir) = cache_dir {
             let mut cache = CacheConfig::new();
             cache.with_directory(dir);
@@ -152,7 +197,7 @@ impl Runtime {
             config.cache(Cache::new(cache).ok());
         }
         let engine = Engine::new(&config).map_err(setup)?;
-        let component = Component::new(&engine, COMPONENT).map_err(setup)?;
+        let component = Component::new(&engine, build.bytes()).map_err(setup)?;
         let linker = Linker::<Limiter>::new(&engine);
         let instance_pre = linker.instantiate_pre(&component).map_err(setup)?;
         let pre = bindings::SigwardPre::new(instance_pre).map_err(setup)?;
@@ -175,11 +220,6 @@ impl Runtime {
         var("SIGWARD_CACHE_DIR")
             .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("sigward")))
             .or_else(|| var("HOME").map(|d| d.join(".cache").join("sigward")))
-    }
-
-    /// The embedded component's bytes, for hosts in other languages.
-    pub fn component_bytes() -> &'static [u8] {
-        COMPONENT
     }
 
     /// The names of everything the component imports. Empty: the guest can do no I/O.

@@ -1,28 +1,46 @@
-//! `sigward component [--write FILE]`
+//! `sigward component [--portable] [--write FILE]`
 
 use std::path::Path;
 
 use sigward_host::Runtime;
+use sigward_host::runtime::Build;
 
-use super::{Exit, fail, runtime};
+use super::{Exit, fail, limits};
 
-pub fn run(write: Option<&Path>) -> Exit {
-    let bytes = Runtime::component_bytes();
-    let runtime = match runtime() {
-        Ok(r) => r,
+pub fn run(portable: bool, write: Option<&Path>) -> Exit {
+    let limits = match limits() {
+        Ok(limits) => limits,
         Err(e) => return fail(e),
     };
-    println!("size: {} bytes", bytes.len());
-    println!("imports: {}", runtime.component_imports().join(", "));
-    println!(
-        "requires the wasm proposals: {}",
-        sigward_host::runtime::REQUIRED_WASM_FEATURES.join(", ")
-    );
+    for build in Build::ALL {
+        let runtime =
+            match Runtime::with_build(build, limits, Runtime::default_cache_dir().as_deref()) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+        let needs = match build.required_features() {
+            [] => "no proposal beyond the core spec and the component model".to_owned(),
+            features => features.join(", "),
+        };
+        println!("{} component:", build.name());
+        println!("  size: {} bytes", build.bytes().len());
+        println!("  imports: {}", runtime.component_imports().join(", "));
+        println!("  requires the wasm proposals: {needs}");
+    }
     if let Some(path) = write {
-        if let Err(e) = std::fs::write(path, bytes) {
+        let build = if portable {
+            Build::Portable
+        } else {
+            Build::Fast
+        };
+        if let Err(e) = std::fs::write(path, build.bytes()) {
             return fail(format!("{}: {e}", path.display()));
         }
-        println!("written to {}", path.display());
+        println!(
+            "the {} component written to {}",
+            build.name(),
+            path.display()
+        );
     }
     Exit::Ok
 }
