@@ -235,7 +235,8 @@ async fn review(
         count("error");
         return text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n");
     };
-    let Ok(turn) = tokio::time::timeout_at(deadline.into(), state.turns.acquire()).await else {
+    // The semaphore is never closed: a turn is a permit, or the deadline.
+    let Ok(Ok(turn)) = tokio::time::timeout_at(deadline.into(), state.turns.acquire()).await else {
         count("error");
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
