@@ -114,6 +114,13 @@ fuzz seconds="60":
 component file="sigward.wasm" build="fast": build
     {{bin}} component --write {{file}} {{ if build == "portable" { "--portable" } else { "" } }}
 
+# Rewrite vectors/decisions.jsonl from the demo world and ../shared, every
+# `expect` from the fast component. Review the diff: the file is the
+# reference every host is held to.
+vectors: build
+    target/debug/sigward-vectors vectors/decisions.jsonl
+    git diff --stat vectors/decisions.jsonl
+
 # The benchmark: sigward (component and native) against sigstore-python and
 # sigstore-js on the same bundles, matching, the boundary, start-up, size and
 # memory. Installs the peers under target/bench, writes BENCHMARKS.md.

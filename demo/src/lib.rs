@@ -7,6 +7,8 @@
 //! every run signs the same bytes. Nothing here is a real secret.
 #![forbid(unsafe_code)]
 
+pub mod vectors;
+
 use sha2::{Digest as _, Sha256};
 use sigward_host::oci::publish::{self, LegacyLayer, Sink};
 use sigward_host::oci::{Descriptor, FetchError, Reference};
