@@ -1,7 +1,9 @@
 //! The sigward host: loads the guest component once, under wasmtime, and runs
 //! policy evaluation and verification in it with a memory cap and a fuel budget.
 //! A trap or an exhausted limit is an error, and an error always refuses.
-//! It also finds an image's signatures in a registry or an OCI layout (`oci`).
+//! It also finds an image's signatures in a registry or an OCI layout (`oci`),
+//! judges one image from match to verification (`decide`), and serves that as
+//! a Kubernetes admission webhook and a manifest pinner (`admission`).
 #![forbid(unsafe_code)]
 
 pub mod admission;
