@@ -116,6 +116,18 @@ fn world(dir: &Path) -> (RegistryServer, World) {
     (server, world)
 }
 
+/// The demo world's policy and root in `dir`, its registry being `address`,
+/// where nothing was pushed (a server that is down or never answers).
+fn unreachable_world(dir: &Path, address: &str) {
+    let world = sigward_demo::fill(
+        &mut sigward_host::oci::layout::Layout::create(&dir.join("unused")).unwrap(),
+        address,
+    )
+    .unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+}
+
 /// The digest the registry itself gives for `image`, asked independently of
 /// the webhook.
 fn digest_of(image: &str) -> String {
@@ -481,13 +493,7 @@ fn a_registry_down_or_silent_is_refused_inside_the_budget() {
         ("down", format!("127.0.0.1:{}", free_port())),
     ] {
         let dir = scratch(name);
-        let world = sigward_demo::fill(
-            &mut sigward_host::oci::layout::Layout::create(&dir.join("unused")).unwrap(),
-            &address,
-        )
-        .unwrap();
-        std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
-        std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+        unreachable_world(&dir, &address);
         let webhook = Webhook::start(&dir, &[]);
         let api = webhook.api();
         let signed = format!("{address}/signed/legacy:v1");
@@ -886,13 +892,7 @@ fn a_guest_that_stops_refuses_its_review_alone() {
 fn sigterm_lets_an_open_review_finish() {
     let address = silent_server();
     let dir = scratch("sigterm");
-    let world = sigward_demo::fill(
-        &mut sigward_host::oci::layout::Layout::create(&dir.join("unused")).unwrap(),
-        &address,
-    )
-    .unwrap();
-    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
-    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    unreachable_world(&dir, &address);
     let mut webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let signed = format!("{address}/signed/legacy:v1");
@@ -922,4 +922,53 @@ fn sigterm_lets_an_open_review_finish() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}: {}", webhook.log());
+}
+
+#[test]
+fn reviews_beyond_the_turns_are_refused_in_time_with_the_reason() {
+    let address = silent_server();
+    let dir = scratch("turns");
+    unreachable_world(&dir, &address);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    let signed = format!("{address}/signed/legacy:v1");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // 16 reviews with 6 s hold every turn until their budget runs out; 4
+    // more with 2 s, sent after them, wait for a turn that does not come
+    // before their own deadline.
+    let review = |timeout: &str| {
+        let caller = api.caller.clone();
+        let mut call = Call::create("validate", pod(&signed, &signed, None));
+        call.timeout = timeout.to_owned();
+        async move {
+            let started = Instant::now();
+            let answer = caller.call(&call).await.unwrap();
+            assert!(!answer.allowed);
+            (answer.message, started.elapsed())
+        }
+    };
+    let (holders, waiters) = rt.block_on(async {
+        let holders: Vec<_> = (0..16).map(|_| tokio::spawn(review("6s"))).collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let waiters: Vec<_> = (0..4).map(|_| tokio::spawn(review("2s"))).collect();
+        let mut answers = (Vec::new(), Vec::new());
+        for task in waiters {
+            answers.1.push(task.await.unwrap());
+        }
+        for task in holders {
+            answers.0.push(task.await.unwrap());
+        }
+        answers
+    });
+    for (message, took) in &waiters {
+        assert!(message.contains("no free turn"), "{message}");
+        assert!(*took < Duration::from_secs(2), "{took:?}");
+    }
+    for (message, _) in &holders {
+        assert!(message.contains("time budget ran out"), "{message}");
+    }
 }

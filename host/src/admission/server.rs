@@ -237,11 +237,31 @@ async fn review(
     };
     // The semaphore is never closed: a turn is a permit, or the deadline.
     let Ok(Ok(turn)) = tokio::time::timeout_at(deadline.into(), state.turns.acquire()).await else {
-        count("error");
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many reviews at once: no turn before the deadline\n",
-        );
+        // No turn in time: the review is refused in sigward's words rather
+        // than left to the apiserver's timeout.
+        let busy = tokio::task::spawn_blocking(move || {
+            let review = review::parse(&body)?;
+            let verdict = review::Verdict {
+                message: format!(
+                    "sigward had no free turn to judge this object before its deadline \
+                     ({CONCURRENT_REVIEWS} reviews were being judged)"
+                ),
+                ..review::Verdict::default()
+            };
+            Ok::<_, review::BadReview>(
+                serde_json::to_vec(&review::respond(&review, &verdict)).unwrap_or_default(),
+            )
+        })
+        .await;
+        count("refused");
+        return match busy {
+            Ok(Ok(body)) => json(body),
+            Ok(Err(bad)) => text(StatusCode::BAD_REQUEST, format!("{bad}\n")),
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the review stopped: {e}\n"),
+            ),
+        };
     };
     let worker = state.clone();
     let judged =
