@@ -44,8 +44,6 @@ pub struct Answer {
     /// The digest whose signatures verified: set only for an allowed,
     /// verified image, and the only digest an image may be pinned to.
     pub verified_digest: Option<String>,
-    /// Whether the decision came from [`Inputs::cached`].
-    pub cached: bool,
     /// Time spent fetching, and inside the component.
     pub fetch: Duration,
     pub component: Duration,
@@ -172,7 +170,6 @@ pub fn decide(
         image: image.to_owned(),
         decision: Err(String::new()),
         verified_digest: None,
-        cached: false,
         fetch: Duration::ZERO,
         component: Duration::ZERO,
     };
@@ -218,7 +215,6 @@ pub fn decide(
         && let Some(decision) = inputs.cached(rule, &digested_name(&reference, digest))
     {
         answer.verified_digest = Some(digest.to_owned());
-        answer.cached = true;
         answer.decision = Ok(from_cache(decision));
         return Ok(answer);
     }
@@ -243,7 +239,6 @@ pub fn decide(
     {
         answer.fetch = started.elapsed();
         answer.verified_digest = Some(digest);
-        answer.cached = true;
         answer.decision = Ok(from_cache(decision));
         return Ok(answer);
     }

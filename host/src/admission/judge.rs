@@ -101,7 +101,6 @@ fn unjudged(image: &str, error: String) -> Answer {
         image: image.to_owned(),
         decision: Err(error),
         verified_digest: None,
-        cached: false,
         fetch: Default::default(),
         component: Default::default(),
     }

@@ -253,14 +253,22 @@ async fn review(
             )
         })
         .await;
-        count("refused");
         return match busy {
-            Ok(Ok(body)) => json(body),
-            Ok(Err(bad)) => text(StatusCode::BAD_REQUEST, format!("{bad}\n")),
-            Err(e) => text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the review stopped: {e}\n"),
-            ),
+            Ok(Ok(body)) => {
+                count("refused");
+                json(body)
+            }
+            Ok(Err(bad)) => {
+                count("error");
+                text(StatusCode::BAD_REQUEST, format!("{bad}\n"))
+            }
+            Err(e) => {
+                count("error");
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the review stopped: {e}\n"),
+                )
+            }
         };
     };
     let worker = state.clone();
