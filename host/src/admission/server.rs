@@ -235,46 +235,21 @@ async fn review(
         count("error");
         return text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n");
     };
-    // The semaphore is never closed: a turn is a permit, or the deadline.
-    let Ok(Ok(turn)) = tokio::time::timeout_at(deadline.into(), state.turns.acquire()).await else {
-        // No turn in time: the review is refused in sigward's words rather
-        // than left to the apiserver's timeout.
-        let busy = tokio::task::spawn_blocking(move || {
-            let review = review::parse(&body)?;
-            let verdict = review::Verdict {
-                message: format!(
-                    "sigward had no free turn to judge this object before its deadline \
-                     ({CONCURRENT_REVIEWS} reviews were being judged)"
-                ),
-                ..review::Verdict::default()
-            };
-            Ok::<_, review::BadReview>(
-                serde_json::to_vec(&review::respond(&review, &verdict)).unwrap_or_default(),
-            )
-        })
-        .await;
-        return match busy {
-            Ok(Ok(body)) => {
-                count("refused");
-                json(body)
-            }
-            Ok(Err(bad)) => {
-                count("error");
-                text(StatusCode::BAD_REQUEST, format!("{bad}\n"))
-            }
-            Err(e) => {
-                count("error");
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("the review stopped: {e}\n"),
-                )
-            }
-        };
-    };
+    let turn = tokio::time::timeout_at(deadline.into(), state.turns.acquire()).await;
     let worker = state.clone();
-    let judged =
-        tokio::task::spawn_blocking(move || admit(&worker, &loaded, &body, mode, deadline)).await;
-    drop(turn);
+    let judged = match turn {
+        // The semaphore is never closed: a turn is a permit, or the deadline.
+        Ok(Ok(turn)) => {
+            let judged =
+                tokio::task::spawn_blocking(move || admit(&worker, &loaded, &body, mode, deadline))
+                    .await;
+            drop(turn);
+            judged
+        }
+        // No turn in time: refused in sigward's words rather than left to
+        // the apiserver's timeout.
+        _ => tokio::task::spawn_blocking(move || busy(&body)).await,
+    };
     state.metrics.request_time.observe(received.elapsed());
     match judged {
         Ok(Ok((allowed, body))) => {
@@ -293,6 +268,20 @@ async fn review(
             )
         }
     }
+}
+
+/// The refusal of a review that got no turn before its deadline.
+fn busy(body: &[u8]) -> Result<(bool, Vec<u8>), review::BadReview> {
+    let review = review::parse(body)?;
+    let verdict = review::Verdict {
+        message: format!(
+            "sigward had no free turn to judge this object before its deadline \
+             ({CONCURRENT_REVIEWS} reviews were being judged)"
+        ),
+        ..review::Verdict::default()
+    };
+    let body = serde_json::to_vec(&review::respond(&review, &verdict)).unwrap_or_default();
+    Ok((false, body))
 }
 
 /// Judges one review: `(allowed, response body)`, or why the body is not a
