@@ -4,7 +4,8 @@
 #   bash bootstrap.sh test    # the test suite
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
 # `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
-# (the real registry the end-to-end tests start). Crates come from crates.io.
+# (the real registry the end-to-end tests start) and kubernetes-client
+# (kubectl, when the machine has none). Crates come from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,11 +22,19 @@ if ! command -v just >/dev/null && [ ! -x .tools/bin/just ]; then
 fi
 export PATH="$PWD/.tools/bin:$PATH"
 
-if [ "${1:-demo}" = test ] && ! command -v docker-registry >/dev/null; then
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry >/dev/null
+# The tests start a real registry, and build Kubernetes objects and render
+# deploy/ with kubectl (no cluster needed): Debian's packages when missing.
+if [ "${1:-demo}" = test ]; then
+    packages=()
+    command -v docker-registry >/dev/null || packages+=(docker-registry)
+    command -v kubectl >/dev/null || packages+=(kubernetes-client)
+    if [ "${#packages[@]}" -gt 0 ]; then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        echo "bootstrap: installing ${packages[*]} (apt-get)"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+    fi
 fi
 
 exec just "${@:-demo}"
