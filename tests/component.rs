@@ -27,7 +27,7 @@ fn component_imports_no_capability() {
     // functions. No WASI: no clock, no random, no files, no environment.
     assert_eq!(
         runtime().component_imports(),
-        vec!["sigward:verifier/types@0.2.0"]
+        vec!["sigward:verifier/types@0.3.0"]
     );
 }
 
@@ -122,8 +122,8 @@ fn verify_rules_need_a_digest_and_refuse_bad_signatures() {
         "image verification failed: no signatures found"
     );
     let signatures = [
-        Signature::TagBundle(b"{}".to_vec()),
-        Signature::TagBundle(b"not json".to_vec()),
+        Signature::TagBundle("{}".to_owned()),
+        Signature::TagBundle("not json".to_owned()),
     ];
     let decision = session
         .verify(&digested, &signatures, &root)
@@ -148,9 +148,11 @@ fn verify_rules_need_a_digest_and_refuse_bad_signatures() {
 /// The real cosign v3 bundle of ghcr.io/kubewarden/kubewarden-controller v1.34.0.
 const KUBEWARDEN: &str = "ghcr.io/kubewarden/kubewarden-controller@sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172";
 
-fn kubewarden_bundle() -> Vec<u8> {
-    std::fs::read(sigward_tests::shared_dir().join("corpus/sigstore-rs/tests/data/bundle_v03.json"))
-        .unwrap()
+fn kubewarden_bundle() -> String {
+    std::fs::read_to_string(
+        sigward_tests::shared_dir().join("corpus/sigstore-rs/tests/data/bundle_v03.json"),
+    )
+    .unwrap()
 }
 
 fn kubewarden_policy(subject_regex: &str) -> String {
@@ -212,7 +214,7 @@ fn a_real_cosign_v3_image_bundle_is_verified_via_bundle() {
     let decision = session
         .verify(
             KUBEWARDEN,
-            &[Signature::TagBundle(b"{}".to_vec()), referrer],
+            &[Signature::TagBundle("{}".to_owned()), referrer],
             &root,
         )
         .unwrap()
@@ -266,7 +268,7 @@ fn too_many_signatures_are_refused() {
         .load_trusted_root(&production_trusted_root())
         .unwrap()
         .unwrap();
-    let signatures = vec![Signature::TagBundle(Vec::new()); 101];
+    let signatures = vec![Signature::TagBundle(String::new()); 101];
     let digested = format!("registry.k8s.io/pause@{DIGEST}");
     let result = session.verify(&digested, &signatures, &root).unwrap();
     assert!(
@@ -336,7 +338,8 @@ fn a_public_key_rule_verifies_a_key_signed_bundle() {
     // a.txt's digest and the rule's key must verify it.
     let dir = sigward_tests::shared_dir().join("conformance/bundle-verify");
     let pem = std::fs::read_to_string(dir.join("managed-key-happy-path/key.pub")).unwrap();
-    let bundle = std::fs::read(dir.join("managed-key-happy-path/bundle.sigstore.json")).unwrap();
+    let bundle =
+        std::fs::read_to_string(dir.join("managed-key-happy-path/bundle.sigstore.json")).unwrap();
     let digest = {
         use sha2::Digest;
         let bytes = std::fs::read(dir.join("a.txt")).unwrap();
@@ -368,4 +371,54 @@ fn a_public_key_rule_verifies_a_key_signed_bundle() {
         .unwrap()
         .unwrap();
     assert!(!decision.allowed, "{decision:?}");
+}
+
+#[test]
+fn a_bundle_that_is_not_utf8_is_refused_not_repaired() {
+    // A host passes bytes that are not UTF-8 with U+FFFD in their place
+    // (`runtime::document`): the changed bundle must fail its checks.
+    let mut bytes = kubewarden_bundle().into_bytes();
+    let at = bytes.len() / 2;
+    bytes[at] = 0xff;
+    let bundle = sigward_host::runtime::document(bytes);
+    assert!(bundle.contains('\u{fffd}'));
+    let mut session = component_policy(&kubewarden_policy("^https://github.com/kubewarden/"));
+    let root = session
+        .load_trusted_root(&production_trusted_root())
+        .unwrap()
+        .unwrap();
+    let decision = session
+        .verify(KUBEWARDEN, &[Signature::TagBundle(bundle)], &root)
+        .unwrap()
+        .unwrap();
+    assert!(!decision.allowed && !decision.verified, "{decision:?}");
+}
+
+#[test]
+fn an_artifact_digest_must_be_exact_hex() {
+    use sigward_host::runtime::{Artifact, BundleOutcome, KeylessIdentity, Signer};
+    let root = production_trusted_root();
+    let signer = Signer::Keyless(KeylessIdentity {
+        issuer: "https://token.actions.githubusercontent.com".to_owned(),
+        subject: None,
+        subject_regex: Some(".".to_owned()),
+    });
+    let bundle = kubewarden_bundle().into_bytes();
+    for digest in [
+        "+a".repeat(32),
+        "ab".repeat(31),
+        "ab".repeat(33),
+        "zz".repeat(32),
+    ] {
+        let outcome = runtime()
+            .verify_bundle(&root, &bundle, &Artifact::Sha256(digest.clone()), &signer)
+            .unwrap();
+        match outcome {
+            BundleOutcome::Failed(f) => {
+                assert_eq!(f.check, "input", "{digest}");
+                assert!(f.message.contains("64 hex digits"), "{}", f.message);
+            }
+            other => panic!("{digest}: {other:?}"),
+        }
+    }
 }

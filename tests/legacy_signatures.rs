@@ -148,7 +148,7 @@ fn the_real_keyless_signature_through_the_component() {
                 payload,
                 annotations,
             } => WitSignature::Legacy(sigward_host::runtime::LegacySignature {
-                payload,
+                payload: String::from_utf8(payload).unwrap(),
                 annotations,
             }),
             other => panic!("{other:?}"),

@@ -120,7 +120,7 @@ fn keyless_session() -> (PolicySession, TrustedRootHandle, String) {
 #[test]
 fn a_hundred_thousand_signatures_are_refused_by_the_component() {
     let (mut session, root, image) = keyless_session();
-    let signatures = vec![Signature::TagBundle(Vec::new()); 100_000];
+    let signatures = vec![Signature::TagBundle(String::new()); 100_000];
     let result = quickly(|| session.verify(&image, &signatures, &root)).expect("no trap");
     assert!(
         matches!(result, Err(VerifyError::LimitExceeded(ref m)) if m.contains("100000 signatures")),
@@ -131,7 +131,7 @@ fn a_hundred_thousand_signatures_are_refused_by_the_component() {
 #[test]
 fn an_oversized_bundle_is_a_refusal_in_the_component() {
     let (mut session, root, image) = keyless_session();
-    let huge = vec![b'{'; 8 * 1024 * 1024];
+    let huge = "{".repeat(8 * 1024 * 1024);
     let decision = quickly(|| session.verify(&image, &[Signature::TagBundle(huge)], &root))
         .expect("no trap")
         .expect("a decision");

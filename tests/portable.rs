@@ -31,7 +31,7 @@ fn the_portable_component_needs_no_proposal_and_imports_nothing() {
     assert_eq!(portable.component_imports(), fast.component_imports());
     assert_eq!(
         portable.component_imports(),
-        vec!["sigward:verifier/types@0.2.0"]
+        vec!["sigward:verifier/types@0.3.0"]
     );
     assert_ne!(Build::Fast.bytes(), Build::Portable.bytes());
 }
@@ -70,7 +70,7 @@ fn both_builds_agree_on_every_conformance_case() {
         };
         for artifact in [
             Artifact::Bytes(bytes.clone()),
-            Artifact::Sha256(Sha256::digest(&bytes).to_vec()),
+            Artifact::Sha256(hex(&Sha256::digest(&bytes))),
         ] {
             let [fast, portable] = runtimes.each_ref().map(|runtime| {
                 outcome(
@@ -129,4 +129,8 @@ fn both_builds_agree_on_every_image_of_the_demo_world() {
     }
     assert!(verified >= 4, "the world verifies signatures of each kind");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -18,7 +18,7 @@ use sigward_host::Runtime;
 use sigward_host::decide::{action_name, outcome_name};
 use sigward_host::runtime::{
     Artifact, BundleOutcome, Check, KeylessIdentity, LegacySignature, Signature, Signer,
-    VerifyError,
+    VerifyError, document,
 };
 
 /// Why a line cannot be replayed: the line itself is wrong.
@@ -50,15 +50,6 @@ fn bytes(value: &Value, shared: &Path) -> Result<Vec<u8>, BadLine> {
     std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))
 }
 
-fn hex(text: &str) -> Result<Vec<u8>, BadLine> {
-    if !text.len().is_multiple_of(2) {
-        return Err(bad("odd hex"));
-    }
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|e| bad(e.to_string())))
-        .collect()
-}
-
 fn signature(value: &Value) -> Result<Signature, BadLine> {
     if let Some(legacy) = value.get("legacy") {
         let annotations = legacy["annotations"]
@@ -73,18 +64,18 @@ fn signature(value: &Value) -> Result<Signature, BadLine> {
             })
             .collect::<Result<_, BadLine>>()?;
         return Ok(Signature::Legacy(LegacySignature {
-            payload: base64(legacy, "payload")?,
+            payload: document(base64(legacy, "payload")?),
             annotations,
         }));
     }
     if let Some(referrer) = value.get("referrer_bundle") {
         return Ok(Signature::ReferrerBundle((
             text(referrer, "digest")?.to_owned(),
-            base64(referrer, "bundle")?,
+            document(base64(referrer, "bundle")?),
         )));
     }
     if value.get("tag_bundle").is_some() {
-        return Ok(Signature::TagBundle(base64(value, "tag_bundle")?));
+        return Ok(Signature::TagBundle(document(base64(value, "tag_bundle")?)));
     }
     Err(bad(format!("unknown signature {value}")))
 }
@@ -151,7 +142,7 @@ fn decision(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, Bad
 fn bundle(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, BadLine> {
     let artifact = &line["artifact"];
     let artifact = match artifact.get("sha256") {
-        Some(digest) => Artifact::Sha256(hex(digest.as_str().unwrap_or_default())?),
+        Some(digest) => Artifact::Sha256(digest.as_str().ok_or_else(|| bad("sha256"))?.to_owned()),
         None => Artifact::Bytes(bytes(artifact, shared)?),
     };
     let signer = &line["signer"];

@@ -243,7 +243,7 @@ fn verification(runtime: &Runtime, policy: &str, report: &mut Report) -> Vec<(St
     let mut session = runtime.load_policy(legacy_policy).unwrap().unwrap();
     let root = session.load_trusted_root(&root_json).unwrap().unwrap();
     let signatures = [Signature::Legacy(LegacySignature {
-        payload: stored.payload.clone(),
+        payload: sigward_host::runtime::document(stored.payload.clone()),
         annotations: stored.annotations.clone(),
     })];
     let mut once = || {

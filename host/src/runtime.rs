@@ -21,6 +21,14 @@ pub use bindings::sigward::verifier::types::{
     LegacySignature, MatchResult, Outcome, ReferenceError, Signature, Signer, VerifyError,
 };
 
+/// A JSON document's bytes as the WIT `string` that carries them: unchanged
+/// when they are UTF-8 (as JSON is), each invalid sequence replaced by U+FFFD
+/// otherwise, which the guest then refuses as the document fails its checks.
+pub fn document(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+}
+
 /// Why a bundle could not be verified: the trusted root, or the bundle itself.
 #[derive(Debug)]
 pub enum BundleOutcome {
@@ -285,7 +293,7 @@ impl Runtime {
         let engine = bindings.sigward_verifier_engine();
         let root = match engine
             .trusted_root()
-            .call_parse(&mut store, root_json)
+            .call_parse(&mut store, &String::from_utf8_lossy(root_json))
             .map_err(trap)?
         {
             Ok(root) => root,
@@ -293,7 +301,13 @@ impl Runtime {
         };
         store.set_fuel(self.limits.fuel_per_call).map_err(trap)?;
         let result = engine
-            .call_verify_bundle(&mut store, bundle, artifact, signer, root)
+            .call_verify_bundle(
+                &mut store,
+                &String::from_utf8_lossy(bundle),
+                artifact,
+                signer,
+                root,
+            )
             .map_err(trap)?;
         Ok(match result {
             Ok(trace) => BundleOutcome::Verified(trace),
@@ -378,7 +392,7 @@ impl PolicySession {
         let parsed = self.call(|store, b, _| {
             b.sigward_verifier_engine()
                 .trusted_root()
-                .call_parse(store, json)
+                .call_parse(store, &String::from_utf8_lossy(json))
         })?;
         Ok(parsed.map(TrustedRootHandle))
     }
@@ -392,8 +406,13 @@ impl PolicySession {
         root: &TrustedRootHandle,
     ) -> Result<Result<Vec<Check>, BundleFailure>, HostError> {
         self.call(|store, b, _| {
-            b.sigward_verifier_engine()
-                .call_verify_bundle(store, bundle, artifact, signer, root.0)
+            b.sigward_verifier_engine().call_verify_bundle(
+                store,
+                &String::from_utf8_lossy(bundle),
+                artifact,
+                signer,
+                root.0,
+            )
         })
     }
 

@@ -74,10 +74,9 @@ fn variants(found: &[Signature]) -> Vec<(String, Vec<Signature>)> {
         };
         match signature {
             Signature::Legacy(legacy) => {
-                let payload = String::from_utf8_lossy(&legacy.payload).into_owned();
-                for (at, payload) in changed(&payload) {
+                for (at, payload) in changed(&legacy.payload) {
                     let mut copy = legacy.clone();
-                    copy.payload = payload.into_bytes();
+                    copy.payload = payload;
                     with(format!("payload@{at}"), Signature::Legacy(copy));
                 }
                 for (k, (name, value)) in legacy.annotations.iter().enumerate() {
@@ -89,17 +88,14 @@ fn variants(found: &[Signature]) -> Vec<(String, Vec<Signature>)> {
                 }
             }
             Signature::ReferrerBundle((digest, bundle)) => {
-                for (at, bundle) in changed(&String::from_utf8_lossy(bundle)) {
-                    let copy = Signature::ReferrerBundle((digest.clone(), bundle.into_bytes()));
+                for (at, bundle) in changed(bundle) {
+                    let copy = Signature::ReferrerBundle((digest.clone(), bundle));
                     with(format!("bundle@{at}"), copy);
                 }
             }
             Signature::TagBundle(bundle) => {
-                for (at, bundle) in changed(&String::from_utf8_lossy(bundle)) {
-                    with(
-                        format!("bundle@{at}"),
-                        Signature::TagBundle(bundle.into_bytes()),
-                    );
+                for (at, bundle) in changed(bundle) {
+                    with(format!("bundle@{at}"), Signature::TagBundle(bundle));
                 }
             }
         }

@@ -14,6 +14,7 @@ use bindings::exports::sigward::verifier::engine::{
     self, Guest, GuestPolicy, GuestTrustedRoot, TrustedRootBorrow,
 };
 use bindings::sigward::verifier::types as wit;
+use sigward_core::hex;
 use sigward_core::policy::{Diagnostic, KeylessIdentity, RuleKind};
 use sigward_core::public_key::PublicKey;
 use sigward_core::verify::bundle;
@@ -27,14 +28,14 @@ impl Guest for Component {
     type TrustedRoot = TrustedRoot;
 
     fn verify_bundle(
-        bundle: Vec<u8>,
+        bundle: String,
         artifact: wit::Artifact,
         signer: wit::Signer,
         root: TrustedRootBorrow<'_>,
     ) -> Result<Vec<wit::Check>, wit::BundleFailure> {
         let root = &root.get::<TrustedRoot>().0;
         let mut trace = Vec::new();
-        let result = verify_bundle(&bundle, &artifact, signer, root, &mut trace);
+        let result = verify_bundle(bundle.as_bytes(), &artifact, signer, root, &mut trace);
         let trace = trace.into_iter().map(check).collect();
         match result {
             Ok(()) => Ok(trace),
@@ -62,18 +63,14 @@ fn verify_bundle(
     let artifact = match artifact {
         wit::Artifact::Bytes(bytes) => bundle::Artifact::Bytes(bytes),
         wit::Artifact::Sha256(digest) => {
-            bundle::Artifact::Digest(digest.as_slice().try_into().map_err(|_| {
-                input(format!(
-                    "a SHA-256 digest is 32 bytes, got {}",
-                    digest.len()
-                ))
+            bundle::Artifact::Digest(hex::decode_array(digest).ok_or_else(|| {
+                input(format!("a SHA-256 digest is 64 hex digits, got {digest:?}"))
             })?)
         }
         wit::Artifact::Sha512(digest) => {
-            bundle::Artifact::Sha512(digest.as_slice().try_into().map_err(|_| {
+            bundle::Artifact::Sha512(hex::decode_array(digest).ok_or_else(|| {
                 input(format!(
-                    "a SHA-512 digest is 64 bytes, got {}",
-                    digest.len()
+                    "a SHA-512 digest is 128 hex digits, got {digest:?}"
                 ))
             })?)
         }
@@ -111,8 +108,8 @@ struct Policy(sigward_core::Policy);
 struct TrustedRoot(sigward_core::TrustedRoot);
 
 impl GuestTrustedRoot for TrustedRoot {
-    fn parse(json: Vec<u8>) -> Result<engine::TrustedRoot, Vec<wit::Diagnostic>> {
-        sigward_core::TrustedRoot::parse(&json)
+    fn parse(json: String) -> Result<engine::TrustedRoot, Vec<wit::Diagnostic>> {
+        sigward_core::TrustedRoot::parse(json.as_bytes())
             .map(|root| engine::TrustedRoot::new(TrustedRoot(root)))
             .map_err(diagnostics)
     }
@@ -205,11 +202,11 @@ fn signature(signature: wit::Signature) -> Signature {
     match signature {
         wit::Signature::ReferrerBundle((manifest_digest, bundle)) => Signature::ReferrerBundle {
             manifest_digest,
-            bundle,
+            bundle: bundle.into_bytes(),
         },
-        wit::Signature::TagBundle(bundle) => Signature::TagBundle(bundle),
+        wit::Signature::TagBundle(bundle) => Signature::TagBundle(bundle.into_bytes()),
         wit::Signature::Legacy(legacy) => Signature::Legacy {
-            payload: legacy.payload,
+            payload: legacy.payload.into_bytes(),
             annotations: legacy.annotations,
         },
     }

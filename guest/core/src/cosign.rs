@@ -188,7 +188,7 @@ fn parse_rekor_bundle(text: &str) -> Result<RekorBundle, FormatError> {
     let body = BASE64
         .decode(&json.payload.body)
         .map_err(|_| FormatError::Base64("the log entry body"))?;
-    let log_id = hex_decode(&json.payload.log_id)
+    let log_id = crate::hex::decode(&json.payload.log_id)
         .ok_or_else(|| FormatError::RekorBundle("logID is not hex".to_owned()))?;
     Ok(RekorBundle {
         signed_entry_timestamp,
@@ -198,16 +198,6 @@ fn parse_rekor_bundle(text: &str) -> Result<RekorBundle, FormatError> {
         log_index: json.payload.log_index,
         log_id,
     })
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[derive(Deserialize)]

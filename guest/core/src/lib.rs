@@ -13,6 +13,7 @@ pub mod der;
 pub mod dsse;
 pub mod fixed_base;
 pub mod glob;
+pub mod hex;
 pub mod limits;
 pub mod policy;
 pub mod public_key;

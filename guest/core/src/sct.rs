@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 
 use crate::der::{self, Reader};
+use crate::hex;
 use crate::trust_root::TransparencyLog;
 
 /// DER of OID 1.3.6.1.4.1.11129.2.4.2, the embedded SCT list extension.
@@ -95,7 +96,7 @@ pub fn verify(
     let mut reasons = Vec::new();
     for sct in &scts {
         let Some(log) = logs.iter().find(|l| l.log_id == sct.log_id) else {
-            reasons.push(format!("SCT from unknown log {}", hex(sct.log_id)));
+            reasons.push(format!("SCT from unknown log {}", hex::encode(sct.log_id)));
             continue;
         };
         let seconds = i64::try_from(sct.timestamp_ms / 1000).unwrap_or(i64::MAX);
@@ -225,8 +226,4 @@ fn take<'a>(input: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
 fn take_u16(input: &mut &[u8]) -> Option<usize> {
     let b = take(input, 2)?;
     Some(usize::from(u16::from_be_bytes([b[0], b[1]])))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,7 +7,7 @@ use super::{
     BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, Manifest, Reference, SIMPLE_SIGNING, Store,
     digest_tag, limits, with_digest, with_tag, within,
 };
-use crate::runtime::{Check, LegacySignature, Outcome, Signature};
+use crate::runtime::{Check, LegacySignature, Outcome, Signature, document};
 
 /// The signatures found for one digest, and how they were found.
 #[derive(Debug, Default)]
@@ -152,7 +152,7 @@ fn referrer_bundles(
         let bundle = store.blob(subject, layer, limits::BLOB_BYTES)?;
         out.push(Signature::ReferrerBundle((
             descriptor.digest.clone(),
-            bundle,
+            document(bundle),
         )));
     }
     Ok(Some(out))
@@ -175,11 +175,8 @@ fn tag_bundles(
         .iter()
         .filter(|l| is_bundle(Some(&l.media_type)))
     {
-        out.push(Signature::TagBundle(store.blob(
-            tag,
-            layer,
-            limits::BLOB_BYTES,
-        )?));
+        let bundle = store.blob(tag, layer, limits::BLOB_BYTES)?;
+        out.push(Signature::TagBundle(document(bundle)));
     }
     Ok(Some(out))
 }
@@ -200,7 +197,7 @@ fn legacy_layers(
     {
         let payload = store.blob(tag, layer, limits::BLOB_BYTES)?;
         out.push(Signature::Legacy(LegacySignature {
-            payload,
+            payload: document(payload),
             annotations: layer
                 .annotations
                 .iter()

@@ -2,6 +2,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::hex;
+
 /// A SHA-256 Merkle tree node.
 pub type Hash = [u8; 32];
 
@@ -103,8 +105,8 @@ pub fn verify_inclusion(
     }
     if &hash != root {
         return Err(InclusionError::RootMismatch {
-            expected: hex(root),
-            computed: hex(&hash),
+            expected: hex::encode(root),
+            computed: hex::encode(&hash),
         });
     }
     Ok(())
@@ -117,10 +119,6 @@ fn expected_length(index: u64, tree_size: u64) -> usize {
     let inner = u64::BITS - (index ^ (tree_size - 1)).leading_zeros();
     let border = (index >> inner).count_ones();
     (inner + border) as usize
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

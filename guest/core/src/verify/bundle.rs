@@ -14,6 +14,7 @@ use crate::bundle::{Bundle, Content, Material, TlogEntry, Version};
 use crate::checkpoint::Checkpoint;
 use crate::decision::{Check, Outcome};
 use crate::dsse;
+use crate::hex;
 use crate::policy::KeylessIdentity;
 use crate::public_key::{HashAlgorithm, PublicKey};
 use crate::sct;
@@ -167,8 +168,8 @@ pub fn verify_with(
                     "artifact.digest",
                     format!(
                         "expected the bundle's message digest {} to be the artifact's {}",
-                        merkle::hex(stated),
-                        merkle::hex(artifact_digest)
+                        hex::encode(stated),
+                        hex::encode(artifact_digest)
                     ),
                 );
             }
@@ -288,7 +289,7 @@ pub fn verify_with(
             verified.or_else(|e| {
                 fail(
                     "signature",
-                    format!("over the artifact {}: {e}", merkle::hex(artifact_digest)),
+                    format!("over the artifact {}: {e}", hex::encode(artifact_digest)),
                 )
             })?;
             pass(
@@ -297,7 +298,7 @@ pub fn verify_with(
                     "{} signature over {}:{}",
                     signing_key.algorithm(),
                     algorithm.name(),
-                    merkle::hex(artifact_digest)
+                    hex::encode(artifact_digest)
                 ),
             );
         }
@@ -458,7 +459,7 @@ pub(crate) fn trusted_log<'r>(
             check: "tlog.log",
             message: format!(
                 "entry from log {} is not in the trusted root",
-                merkle::hex(log_id)
+                hex::encode(log_id)
             ),
         })
 }
@@ -541,8 +542,8 @@ fn verify_inclusion(entry: &TlogEntry, log: &TransparencyLog) -> Result<(), Fail
             "tlog.checkpoint",
             format!(
                 "expected the checkpoint to commit to root {} at size {size}, it commits to {} at size {}",
-                merkle::hex(&proof.root_hash),
-                merkle::hex(&checkpoint.root_hash),
+                hex::encode(&proof.root_hash),
+                hex::encode(&checkpoint.root_hash),
                 checkpoint.tree_size
             ),
         );

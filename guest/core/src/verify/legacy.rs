@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 
 use crate::cosign::{self, Layer};
 use crate::decision::{Check, Outcome};
+use crate::hex;
 use crate::public_key::{HashAlgorithm, PublicKey};
-use crate::tlog::{body, merkle, set};
+use crate::tlog::{body, set};
 use crate::trust_root::TrustedRoot;
 use crate::verify::bundle::{Failure, Signer, fail, trusted_log, verify_certificate, verify_set};
 use crate::x509::chain::{self, rfc3339};
@@ -89,7 +90,7 @@ pub fn verify(
         format!(
             "{} signature over the payload, sha256:{}",
             key.algorithm(),
-            merkle::hex(&payload_digest)
+            hex::encode(&payload_digest)
         ),
     );
     Ok(time.is_some())

@@ -7,10 +7,10 @@ pub mod legacy;
 use std::fmt;
 
 use crate::decision::{self, Action, Check, Decision, Outcome};
+use crate::hex;
 use crate::limits;
 use crate::policy::{Policy, RuleKind};
 use crate::reference::{Digest, DigestAlgorithm, ReferenceError};
-use crate::tlog::merkle;
 use crate::trust_root::TrustedRoot;
 
 /// A signature as a host found it, with the place it came from.
@@ -143,7 +143,7 @@ pub fn verify(
     let artifact = digested
         .digest()
         .filter(|d| d.algorithm() == DigestAlgorithm::Sha256)
-        .and_then(|d| hex32(d.hex()));
+        .and_then(|d| crate::hex::decode_array::<32>(d.hex()));
     let Some(artifact) = artifact else {
         decision.message =
             "image verification failed: signatures are checked against sha256 image digests only"
@@ -151,7 +151,7 @@ pub fn verify(
         return Ok(decision);
     };
 
-    let image_digest = format!("sha256:{}", merkle::hex(&artifact));
+    let image_digest = format!("sha256:{}", hex::encode(&artifact));
 
     // Referrers, when there are any, are the only signatures tried (SPEC §3).
     let referrers = signatures
@@ -221,12 +221,4 @@ pub fn verify(
     }
     decision.message = format!("image verification failed: {}", reasons.join("; "));
     Ok(decision)
-}
-
-fn hex32(hex: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
