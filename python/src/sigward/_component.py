@@ -1,0 +1,139 @@
+"""The wasmtime side: one compiled component per process, one store per user.
+
+The fast component needs wasm's `wide-arithmetic` proposal, which wasmtime
+has. Compiling it takes about a second, so the compiled code is kept in the
+user's cache directory, keyed by the component's SHA-256 and wasmtime's
+version; wasmtime refuses a cached file it cannot run, which is then
+compiled again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from wasmtime import Config, Engine, Store, Trap, WasmtimeError
+from wasmtime.component import Component, Func, Linker
+
+from .errors import ComponentError
+
+INTERFACE = "sigward:verifier/engine@0.3.0"
+"""The interface this package speaks; a component of another version is refused."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one instance, as the Rust host sets them."""
+
+    memory_bytes: int = 256 * 1024 * 1024
+    """Linear memory the component may grow to."""
+    fuel_per_call: int = 20_000_000_000
+    """Fuel (roughly, wasm instructions) one call may burn."""
+
+
+_FUNCTIONS = (
+    "verify-bundle",
+    "[static]trusted-root.parse",
+    "[static]policy.parse",
+    "[method]policy.warnings",
+    "[method]policy.rule-count",
+    "[method]policy.match-image",
+    "[method]policy.verify",
+)
+
+_lock = threading.Lock()
+_loaded: tuple[Engine, Component] | None = None
+
+
+def _cache_dir() -> Path:
+    explicit = os.environ.get("SIGWARD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sigward" / "python"
+
+
+def _compiled(engine: Engine, wasm: bytes) -> Component:
+    key = hashlib.sha256(wasm + metadata.version("wasmtime").encode()).hexdigest()
+    path = _cache_dir() / f"{key}.cwasm"
+    try:
+        return Component.deserialize(engine, path.read_bytes())
+    except (OSError, WasmtimeError):
+        pass
+    component = Component(engine, wasm)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
+            out.write(component.serialize())
+        os.replace(out.name, path)
+    except OSError:
+        pass  # a read-only cache only costs the next process a compile
+    return component
+
+
+def loaded() -> tuple[Engine, Component]:
+    """The engine and the compiled component, made once per process."""
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            config = Config()
+            config.wasm_wide_arithmetic = True
+            config.consume_fuel = True
+            engine = Engine(config)
+            wasm = resources.files(__package__).joinpath("sigward.wasm").read_bytes()
+            _loaded = (engine, _compiled(engine, wasm))
+        return _loaded
+
+
+class Instance:
+    """One instance of the component in its own store, with limits. Calls are
+    serialized; a trap leaves it unusable."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        engine, component = loaded()
+        self.store = Store(engine)
+        self.store.set_limits(memory_size=self.limits.memory_bytes)
+        self.store.set_fuel(self.limits.fuel_per_call)
+        self._lock = threading.Lock()
+        self._poisoned = False
+        try:
+            instance = Linker(engine).instantiate(self.store, component)
+        except WasmtimeError as e:
+            raise ComponentError(f"could not start the sigward component: {e}") from e
+        interface = instance.get_export_index(self.store, INTERFACE)
+        if interface is None:
+            raise ComponentError(f"the component does not export {INTERFACE}")
+        self._functions: dict[str, Func] = {}
+        for name in _FUNCTIONS:
+            index = instance.get_export_index(self.store, name, interface)
+            function = instance.get_func(self.store, index) if index is not None else None
+            if function is None:
+                raise ComponentError(f"the component's {INTERFACE} lacks {name}")
+            self._functions[name] = function
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Calls one export with a fresh fuel budget."""
+        function = self._functions[name]
+        with self._lock:
+            if self._poisoned:
+                raise ComponentError("the sigward component stopped earlier and was not restarted")
+            try:
+                self.store.set_fuel(self.limits.fuel_per_call)
+                result = function(self.store, *args)
+                function.post_return(self.store)
+            except (Trap, WasmtimeError) as e:
+                self._poisoned = True
+                raise ComponentError(f"the sigward component stopped: {e}") from e
+            return result
+
+    def drop(self, resource: Any) -> None:
+        with self._lock:
+            if not self._poisoned:
+                resource.drop(self.store)

@@ -1,0 +1,35 @@
+"""One Sigstore bundle over an artifact, as a sigstore-conformance client verifies it."""
+
+from __future__ import annotations
+
+from wasmtime.component import Record
+
+from . import _convert
+from .errors import BundleError
+from .trusted_root import TrustedRoot, shared_instance
+from .types import Artifact, Check, Signer
+
+
+def verify_bundle(
+    bundle: str | bytes, artifact: Artifact | bytes, signer: Signer, root: TrustedRoot
+) -> tuple[Check, ...]:
+    """Verifies a bundle (JSON, v0.1 to v0.3) and returns the checks that held.
+
+    Raises `BundleError` naming the check that failed. A key signer must
+    also be backed by a verified log entry, as in cosign.
+    """
+    text = bundle if isinstance(bundle, str) else bytes(bundle).decode("utf-8", errors="replace")
+    instance = shared_instance()
+    value = instance.call(
+        "verify-bundle",
+        text,
+        _convert.artifact(artifact),
+        _convert.signer(signer),
+        root._load_into(instance),
+    )
+    ok, payload = _convert.result(value, is_ok=list)
+    if not ok:
+        if not isinstance(payload, Record):
+            raise _convert.unexpected("verify-bundle", payload)
+        raise BundleError(payload.check, payload.message, _convert.checks(payload.trace))
+    return _convert.checks(payload)

@@ -1,0 +1,56 @@
+"""A Sigstore `trusted_root.json`, parsed once and reused."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from wasmtime.component import ResourceAny
+
+from . import _convert
+from ._component import Instance
+from .errors import TrustedRootError
+
+_shared_lock = threading.Lock()
+_shared_instance: Instance | None = None
+
+
+def shared_instance() -> Instance:
+    """The instance that checks trusted roots and verifies lone bundles."""
+    global _shared_instance
+    with _shared_lock:
+        if _shared_instance is None:
+            _shared_instance = Instance()
+        return _shared_instance
+
+
+class TrustedRoot:
+    """The Sigstore `TrustedRoot`: Fulcio CAs, Rekor and CT log keys, TSAs.
+
+    A `Policy` runs in its own instance and loads the root there on first use.
+    """
+
+    def __init__(self, text: str, handle: Any) -> None:
+        self._text = text
+        self._handle = handle
+
+    @classmethod
+    def parse(cls, data: str | bytes) -> TrustedRoot:
+        """Parses `trusted_root.json`; raises `TrustedRootError` with every problem found."""
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8", errors="replace")
+        instance = shared_instance()
+        value = instance.call("[static]trusted-root.parse", text)
+        ok, payload = _convert.result(value, is_ok=ResourceAny)
+        if not ok:
+            raise TrustedRootError(_convert.diagnostics(payload))
+        return cls(text, payload)
+
+    def _load_into(self, instance: Instance) -> Any:
+        """This root's handle in `instance`, parsed there (it parsed before)."""
+        if instance is shared_instance():
+            return self._handle
+        value = instance.call("[static]trusted-root.parse", self._text)
+        ok, payload = _convert.result(value, is_ok=ResourceAny)
+        if not ok:
+            raise TrustedRootError(_convert.diagnostics(payload))
+        return payload
