@@ -1,0 +1,135 @@
+// sigward: decides whether a container image may run.
+//
+// The same WebAssembly component as the `sigward` CLI and admission webhook
+// (its portable build, transpiled by jco): a Talos `ImageVerificationConfig`
+// policy, the signatures a caller fetched and a Sigstore trusted root in; a
+// decision with its trace out. Nothing is fetched, and no clock is read.
+import { Instance } from "./component.js";
+import * as convert from "./convert.js";
+import { BundleError, PolicyError, TrustedRootError } from "./errors.js";
+import { text } from "./types.js";
+
+export { INTERFACE } from "./component.js";
+export * from "./errors.js";
+export { Artifact, KeylessIdentity, LegacySignature, PublicKey, ReferrerBundle, TagBundle } from "./types.js";
+
+let shared = null;
+/** The instance that checks trusted roots and verifies lone bundles. */
+function sharedInstance() {
+  if (!shared || shared.poisoned) shared = new Instance();
+  return shared;
+}
+
+/** The Sigstore `TrustedRoot`: Fulcio CAs, Rekor and CT log keys, TSAs. */
+export class TrustedRoot {
+  #text;
+  #handles = new WeakMap();
+
+  constructor(secret, json, instance, handle) {
+    if (secret !== TrustedRoot.#secret) throw new TypeError("use TrustedRoot.parse");
+    this.#text = json;
+    this.#handles.set(instance, handle);
+  }
+
+  static #secret = Symbol("TrustedRoot");
+
+  /** Parses `trusted_root.json` (string or bytes); throws `TrustedRootError`. */
+  static parse(data) {
+    const json = text(data);
+    const instance = sharedInstance();
+    const handle = parseRoot(instance, json);
+    return new TrustedRoot(TrustedRoot.#secret, json, instance, handle);
+  }
+
+  /** This root in `instance`, parsed there on first use. */
+  handleIn(instance) {
+    let handle = this.#handles.get(instance);
+    if (!handle) {
+      handle = parseRoot(instance, this.#text);
+      this.#handles.set(instance, handle);
+    }
+    return handle;
+  }
+}
+
+function parseRoot(instance, json) {
+  return instance.call(
+    (engine) => engine.TrustedRoot.parse(json),
+    (errors) => {
+      throw new TrustedRootError(convert.diagnostics(errors));
+    },
+  );
+}
+
+/** A policy, parsed and validated once in its own instance, then reused for every image. */
+export class Policy {
+  #instance;
+  #policy;
+
+  constructor(secret, instance, policy) {
+    if (secret !== Policy.#secret) throw new TypeError("use Policy.parse");
+    this.#instance = instance;
+    this.#policy = policy;
+  }
+
+  static #secret = Symbol("Policy");
+
+  /** Parses a policy, YAML or JSON; throws `PolicyError` with every error found. */
+  static parse(text) {
+    const instance = new Instance();
+    const policy = instance.call(
+      (engine) => engine.Policy.parse(text),
+      (errors) => {
+        throw new PolicyError(convert.diagnostics(errors));
+      },
+    );
+    return new Policy(Policy.#secret, instance, policy);
+  }
+
+  /** Problems that do not stop the policy from loading. */
+  get warnings() {
+    return convert.diagnostics(this.#instance.call(() => this.#policy.warnings()));
+  }
+
+  get ruleCount() {
+    return this.#instance.call(() => this.#policy.ruleCount());
+  }
+
+  /** The first rule matching `image`; throws `InvalidReference`. */
+  match(image) {
+    return this.#instance.call(
+      () => convert.match(this.#policy.matchImage(image)),
+      (error) => convert.verifyError({ tag: "invalid-reference", val: error }),
+    );
+  }
+
+  /**
+   * Decides on a digested image from the signatures found for it. Throws
+   * `VerifyError` (`InvalidReference` among them) when no decision can be
+   * made: the image must then be refused.
+   */
+  verify(image, signatures, root) {
+    const lowered = [...signatures].map(convert.signature);
+    const handle = root.handleIn(this.#instance);
+    return this.#instance.call(
+      () => convert.decision(this.#policy.verify(image, lowered, handle)),
+      convert.verifyError,
+    );
+  }
+}
+
+/**
+ * Verifies one Sigstore bundle (JSON, v0.1 to v0.3) over an artifact and
+ * returns the checks that held; throws `BundleError` naming the one that failed.
+ */
+export function verifyBundle(bundle, artifact, signer, root) {
+  const instance = sharedInstance();
+  const args = [text(bundle), convert.artifact(artifact), convert.signer(signer)];
+  const handle = root.handleIn(instance);
+  return instance.call(
+    (engine) => convert.checks(engine.verifyBundle(...args, handle)),
+    (failure) => {
+      throw new BundleError(failure.check, failure.message, convert.checks(failure.trace));
+    },
+  );
+}
