@@ -4,8 +4,10 @@
 #   bash bootstrap.sh test    # the test suite
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
 # `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
-# (the real registry the end-to-end tests start) and kubernetes-client
-# (kubectl, when the machine has none). Crates come from crates.io.
+# (the real registry the end-to-end tests start), kubernetes-client (kubectl),
+# python3-venv and nodejs/npm, each only when the machine has none. Crates
+# come from crates.io; the Python and Node packages' tools from PyPI and npm,
+# pinned, into target/python and js/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,6 +30,9 @@ if [ "${1:-demo}" = test ]; then
     packages=()
     command -v docker-registry >/dev/null || packages+=(docker-registry)
     command -v kubectl >/dev/null || packages+=(kubernetes-client)
+    # The Python package is tested in a virtualenv, the Node one with npm.
+    python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+    command -v npm >/dev/null || packages+=(nodejs npm)
     if [ "${#packages[@]}" -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -52,15 +52,41 @@ demo: build
     echo; echo "== sigward match --policy policies/talos-open.yaml (no fetching: which rule, which action)"
     {{bin}} match --policy policies/talos-open.yaml $(grep -v '^#' demo/match-images.txt)
 
-# The whole test suite: core unit tests, native-vs-component tables, CLI tests.
-test:
+# The whole test suite: core unit tests, native-vs-component tables, CLI
+# tests; then the Python and Node packages, each replaying the vectors.
+test: && test-python test-js
     cargo test --locked --workspace
 
-# Formatting and lints, for the host and for the wasm guest.
-lint:
+# Install the Python package (fast component, on wasmtime-py) into
+# target/python, a virtualenv, with its test and lint tools.
+python: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    test -x target/python/bin/python || python3 -m venv target/python
+    echo "== pip install ./python[dev] into target/python"
+    target/python/bin/pip install --quiet --disable-pip-version-check "./python[dev]"
+
+# Install the Node package's tools and build it (portable component,
+# transpiled by jco into js/generated).
+js: build
+    cd js && npm ci --no-audit --no-fund
+
+# The Python package's tests (pytest).
+test-python: python
+    cd python && ../target/python/bin/python -m pytest -q
+
+# The Node package's tests (node --test).
+test-js: js
+    cd js && npm test --silent
+
+# Formatting and lints: the host, the wasm guest, the Python (ruff) and
+# Node (biome) packages.
+lint: python js
     cargo fmt --all --check
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo clippy --locked -p sigward-component --target wasm32-unknown-unknown -- -D warnings
+    cd python && ../target/python/bin/ruff check . && ../target/python/bin/ruff format --check .
+    cd js && npm run --silent lint
 
 # cargo deny (deny.toml): licenses, duplicate versions and sources always;
 # advisories when the RustSec database (a GitHub repository) can be fetched.
