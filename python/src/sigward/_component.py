@@ -21,6 +21,7 @@ from typing import Any
 from wasmtime import Config, Engine, Store, Trap, WasmtimeError
 from wasmtime.component import Component, Func, Linker
 
+from . import _abi
 from .errors import ComponentError
 
 INTERFACE = "sigward:verifier/engine@0.3.0"
@@ -37,15 +38,16 @@ class Limits:
     """Fuel (roughly, wasm instructions) one call may burn."""
 
 
-_FUNCTIONS = (
-    "verify-bundle",
-    "[static]trusted-root.parse",
-    "[static]policy.parse",
-    "[method]policy.warnings",
-    "[method]policy.rule-count",
-    "[method]policy.match-image",
-    "[method]policy.verify",
-)
+# Each export this package calls, with its number of parameters.
+_FUNCTIONS = {
+    "verify-bundle": 4,
+    "[static]trusted-root.parse": 1,
+    "[static]policy.parse": 1,
+    "[method]policy.warnings": 1,
+    "[method]policy.rule-count": 1,
+    "[method]policy.match-image": 2,
+    "[method]policy.verify": 4,
+}
 
 _lock = threading.Lock()
 _loaded: tuple[Engine, Component] | None = None
@@ -111,11 +113,11 @@ class Instance:
         if interface is None:
             raise ComponentError(f"the component does not export {INTERFACE}")
         self._functions: dict[str, Func] = {}
-        for name in _FUNCTIONS:
+        for name, arity in _FUNCTIONS.items():
             index = instance.get_export_index(self.store, name, interface)
             function = instance.get_func(self.store, index) if index is not None else None
-            if function is None:
-                raise ComponentError(f"the component's {INTERFACE} lacks {name}")
+            if function is None or len(function.type(self.store).params) != arity:
+                raise ComponentError(f"the component's {INTERFACE} lacks {name}/{arity}")
             self._functions[name] = function
 
     def call(self, name: str, *args: Any) -> Any:
@@ -126,8 +128,7 @@ class Instance:
                 raise ComponentError("the sigward component stopped earlier and was not restarted")
             try:
                 self.store.set_fuel(self.limits.fuel_per_call)
-                result = function(self.store, *args)
-                function.post_return(self.store)
+                result = _abi.call(function, self.store, *args)
             except (Trap, WasmtimeError) as e:
                 self._poisoned = True
                 raise ComponentError(f"the sigward component stopped: {e}") from e

@@ -1,17 +1,11 @@
-"""Between wasmtime-py's values and this package's types.
-
-wasmtime-py tags a WIT variant, option or result only when two of its cases
-would be the same Python type; otherwise it passes the bare payload. Which it
-does follows from the WIT types, so each conversion here is written for the
-shape its type has, and refuses anything else.
-"""
+"""Between the component's values (as `_abi` reads and writes them) and this
+package's types. Each function is written for the WIT type it converts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wasmtime.component import Record, Variant
-
+from ._abi import Case, Option, Record, Result
 from .errors import ComponentError, InvalidReference, VerifyError
 from .types import (
     Action,
@@ -36,109 +30,99 @@ def unexpected(what: str, value: Any) -> ComponentError:
     return ComponentError(f"the component gave {what} an unexpected value: {value!r}")
 
 
-def result(value: Any, *, is_ok: type | tuple[type, ...]) -> tuple[bool, Any]:
-    """A WIT result: tagged `Variant('ok'|'err')`, or untagged when the ok
-    payload's Python type (`is_ok`) differs from the error's."""
-    if isinstance(value, Variant) and value.tag in ("ok", "err"):
-        return value.tag == "ok", value.payload
-    return isinstance(value, is_ok), value
+def result(value: Any, what: str) -> Result:
+    if not isinstance(value, Result):
+        raise unexpected(what, value)
+    return value
 
 
-def diagnostics(values: Any) -> list[Diagnostic]:
-    if not isinstance(values, list):
-        raise unexpected("diagnostics", values)
-    return [Diagnostic(rule=d.rule, field=d.field, message=d.message) for d in values]
+def diagnostics(values: list[dict[str, Any]]) -> list[Diagnostic]:
+    return [Diagnostic(rule=d["rule"], field=d["field"], message=d["message"]) for d in values]
 
 
-def checks(values: Any) -> tuple[Check, ...]:
-    return tuple(Check(name=c.name, outcome=Outcome(c.outcome), detail=c.detail) for c in values)
+def checks(values: list[dict[str, Any]]) -> tuple[Check, ...]:
+    return tuple(Check(c["name"], Outcome(c["outcome"]), c["detail"]) for c in values)
 
 
-def keyless_record(identity: KeylessIdentity) -> Record:
-    record = Record()
-    record.issuer = identity.issuer
-    record.subject = identity.subject
-    setattr(record, "subject-regex", identity.subject_regex)  # WIT names the fields
-    return record
-
-
-def evidence(value: Any) -> Signer | None:
-    # option<variant { keyless(record), public-key(string) }>: all untagged.
+def _evidence(value: Case | None) -> Signer | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        return PublicKey(pem=value)
-    if isinstance(value, Record):
-        return KeylessIdentity(value.issuer, value.subject, getattr(value, "subject-regex"))
-    raise unexpected("evidence", value)
+    if value.name == "public-key":
+        return PublicKey(pem=value.payload)
+    identity = value.payload
+    return KeylessIdentity(identity["issuer"], identity["subject"], identity["subject-regex"])
 
 
 def match(value: Any) -> Match:
-    # Both cases are records, so wasmtime-py always tags this result.
-    ok, payload = result(value, is_ok=())
-    if not ok:
-        raise InvalidReference(payload.image, payload.message)
+    answer = result(value, "match-image")
+    if not answer.ok:
+        raise InvalidReference(answer.payload["image"], answer.payload["message"])
+    m = answer.payload
     return Match(
-        reference=payload.reference,
-        digest=payload.digest,
-        rule=payload.rule,
-        action=Action(payload.action),
-        evidence=evidence(payload.evidence),
-        message=payload.message,
+        reference=m["reference"],
+        digest=m["digest"],
+        rule=m["rule"],
+        action=Action(m["action"]),
+        evidence=_evidence(m["evidence"]),
+        message=m["message"],
     )
 
 
 def decision(value: Any) -> Decision:
-    # result<decision (record), verify-error (a tagged variant)>.
-    ok, payload = result(value, is_ok=Record)
-    if not ok:
-        if not isinstance(payload, Variant):
-            raise unexpected("verify", payload)
-        if payload.tag == "invalid-reference":
-            raise InvalidReference(payload.payload.image, payload.payload.message)
-        raise VerifyError(payload.tag, payload.payload)
+    answer = result(value, "verify")
+    if not answer.ok:
+        error: Case = answer.payload
+        if error.name == "invalid-reference":
+            raise InvalidReference(error.payload["image"], error.payload["message"])
+        raise VerifyError(error.name, error.payload)
+    d = answer.payload
     return Decision(
-        allowed=payload.allowed,
-        verified=payload.verified,
-        rule=payload.rule,
-        action=Action(payload.action),
-        reference=payload.reference,
-        message=payload.message,
-        trace=checks(payload.trace),
+        allowed=d["allowed"],
+        verified=d["verified"],
+        rule=d["rule"],
+        action=Action(d["action"]),
+        reference=d["reference"],
+        message=d["message"],
+        trace=checks(d["trace"]),
     )
 
 
-def signature(signature: Signature) -> Any:
-    # variant { referrer-bundle(tuple), tag-bundle(string), legacy(record) }:
-    # untagged, told apart by the payload's Python type.
+def signature(signature: Signature) -> Case:
     if isinstance(signature, ReferrerBundle):
-        return (signature.manifest_digest, _text(signature.bundle))
+        return Case("referrer-bundle", (signature.manifest_digest, _text(signature.bundle)))
     if isinstance(signature, TagBundle):
-        return _text(signature.bundle)
+        return Case("tag-bundle", _text(signature.bundle))
     if isinstance(signature, LegacySignature):
-        record = Record()
-        record.payload = _text(signature.payload)
         pairs = signature.annotations
         items = pairs.items() if hasattr(pairs, "items") else pairs
-        record.annotations = [(str(k), str(v)) for k, v in items]
-        return record
+        annotations = [(str(k), str(v)) for k, v in items]
+        return Case(
+            "legacy",
+            Record((("payload", _text(signature.payload)), ("annotations", annotations))),
+        )
     raise TypeError(f"not a sigward signature: {signature!r}")
 
 
-def signer(signer: Signer) -> Any:
-    # variant { keyless(record), public-key(string) }: untagged.
+def signer(signer: Signer) -> Case:
     if isinstance(signer, KeylessIdentity):
-        return keyless_record(signer)
+        return Case(
+            "keyless",
+            Record(
+                (
+                    ("issuer", signer.issuer),
+                    ("subject", Option(signer.subject)),
+                    ("subject-regex", Option(signer.subject_regex)),
+                )
+            ),
+        )
     if isinstance(signer, PublicKey):
-        return signer.pem
+        return Case("public-key", signer.pem)
     raise TypeError(f"not a sigward signer: {signer!r}")
 
 
-def artifact(artifact: Artifact | bytes) -> Any:
-    # variant { bytes(list<u8>), sha256(string), sha512(string) }: tagged, as
-    # two cases are strings.
+def artifact(artifact: Artifact | bytes) -> Case:
     if isinstance(artifact, (bytes, bytearray, memoryview)):
-        return Variant("bytes", bytes(artifact))
+        return Case("bytes", bytes(artifact))
     if not isinstance(artifact, Artifact):
         raise TypeError(f"not a sigward artifact: {artifact!r}")
     given = [
@@ -152,4 +136,5 @@ def artifact(artifact: Artifact | bytes) -> Any:
     ]
     if len(given) != 1:
         raise ValueError("an Artifact is its bytes or one digest")
-    return Variant(*given[0])
+    tag, value = given[0]
+    return Case(tag, bytes(value) if tag == "bytes" else str(value))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from wasmtime.component import Record
-
 from . import _convert
 from .errors import BundleError
 from .trusted_root import TrustedRoot, shared_instance
@@ -27,9 +25,8 @@ def verify_bundle(
         _convert.signer(signer),
         root._load_into(instance),
     )
-    ok, payload = _convert.result(value, is_ok=list)
-    if not ok:
-        if not isinstance(payload, Record):
-            raise _convert.unexpected("verify-bundle", payload)
-        raise BundleError(payload.check, payload.message, _convert.checks(payload.trace))
-    return _convert.checks(payload)
+    answer = _convert.result(value, "verify-bundle")
+    if not answer.ok:
+        failure = answer.payload
+        raise BundleError(failure["check"], failure["message"], _convert.checks(failure["trace"]))
+    return _convert.checks(answer.payload)

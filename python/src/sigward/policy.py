@@ -31,11 +31,10 @@ class Policy:
     def parse(cls, text: str, limits: Limits | None = None) -> Policy:
         """Parses a policy, YAML or JSON; raises `PolicyError` with every error found."""
         instance = Instance(limits)
-        value = instance.call("[static]policy.parse", text)
-        ok, payload = _convert.result(value, is_ok=ResourceAny)
-        if not ok:
-            raise PolicyError(_convert.diagnostics(payload))
-        return cls(instance, payload)
+        answer = _convert.result(instance.call("[static]policy.parse", text), "policy.parse")
+        if not answer.ok:
+            raise PolicyError(_convert.diagnostics(answer.payload))
+        return cls(instance, answer.payload)
 
     @property
     def warnings(self) -> list[Diagnostic]:

@@ -39,18 +39,19 @@ class TrustedRoot:
         """Parses `trusted_root.json`; raises `TrustedRootError` with every problem found."""
         text = data if isinstance(data, str) else bytes(data).decode("utf-8", errors="replace")
         instance = shared_instance()
-        value = instance.call("[static]trusted-root.parse", text)
-        ok, payload = _convert.result(value, is_ok=ResourceAny)
-        if not ok:
-            raise TrustedRootError(_convert.diagnostics(payload))
-        return cls(text, payload)
+        return cls(text, _parse(instance, text))
 
     def _load_into(self, instance: Instance) -> Any:
         """This root's handle in `instance`, parsed there (it parsed before)."""
         if instance is shared_instance():
             return self._handle
-        value = instance.call("[static]trusted-root.parse", self._text)
-        ok, payload = _convert.result(value, is_ok=ResourceAny)
-        if not ok:
-            raise TrustedRootError(_convert.diagnostics(payload))
-        return payload
+        return _parse(instance, self._text)
+
+
+def _parse(instance: Instance, text: str) -> ResourceAny:
+    answer = _convert.result(
+        instance.call("[static]trusted-root.parse", text), "trusted-root.parse"
+    )
+    if not answer.ok:
+        raise TrustedRootError(_convert.diagnostics(answer.payload))
+    return answer.payload
