@@ -147,10 +147,11 @@ vectors: build
     target/debug/sigward-vectors vectors/decisions.jsonl
     git diff --stat vectors/decisions.jsonl
 
-# The benchmark: sigward (component and native) against sigstore-python and
-# sigstore-js on the same bundles, matching, the boundary, start-up, size and
-# memory. Installs the peers under target/bench, writes BENCHMARKS.md.
-bench: build
+# The benchmark: sigward (component, native, and the Python and Node
+# packages) against sigstore-python and sigstore-js on the same bundles,
+# matching, the boundary, start-up, size and memory. Installs the peers
+# under target/bench, writes BENCHMARKS.md.
+bench: build python js
     #!/usr/bin/env bash
     set -euo pipefail
     mkdir -p target/bench/js
@@ -160,4 +161,5 @@ bench: build
     (cd target/bench/js && npm install --silent --no-audit --no-fund)
     cargo bench --locked -p sigward-host --bench bench --profile dev -- \
         --python "$PWD/target/bench/py/bin/python" --js "$PWD/target/bench/js/sigstore_js.mjs" \
+        --sigward-python "$PWD/target/python/bin/python" \
         --out "$PWD/BENCHMARKS.md"
