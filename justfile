@@ -10,8 +10,11 @@ default:
 # Build the CLI and the demo's signer; host/build.rs builds the guest
 # component and embeds it. Only what the demo runs is built; the tests and
 # the benchmark reuse it (host/Cargo.toml keeps their features in step).
+# Then the fast component compiled for this machine, beside the binary
+# (target/debug/sigward.cwasm), so that no run has to compile it.
 build:
     cargo build --locked -p sigward-host -p sigward-demo --bins
+    [ {{bin}}.cwasm -nt {{bin}} ] || {{bin}} component --precompile {{bin}}.cwasm > /dev/null
 
 # The main job, offline: a private PKI signs images into an OCI layout, and
 # `sigward verify` judges them under a policy. Then the example policies.

@@ -70,8 +70,9 @@ enum Command {
     Serve(cli::serve::Args),
     /// Describe the embedded components, fast (wasm's wide-arithmetic
     /// proposal, for wasmtime) and portable (plain wasm, for V8 and other
-    /// hosts): size, imports, the proposals each needs. Optionally write one
-    /// out for hosts in other languages.
+    /// hosts): size, imports, the proposals each needs, where the running
+    /// code came from. Optionally write one out for hosts in other languages,
+    /// or the fast one compiled for this machine.
     Component {
         /// Write the component's bytes to this file.
         #[arg(long)]
@@ -79,6 +80,11 @@ enum Command {
         /// With --write: the portable component rather than the fast one.
         #[arg(long, requires = "write")]
         portable: bool,
+        /// Compile the fast component for this machine into this file, which
+        /// processes load instead of compiling when it is the executable's
+        /// `sigward.cwasm` (or `$SIGWARD_PRECOMPILED`).
+        #[arg(long, conflicts_with = "write")]
+        precompile: Option<std::path::PathBuf>,
     },
 }
 
@@ -100,7 +106,11 @@ fn main() -> ExitCode {
             output,
             images,
         } => cli::matching::run(&policy, output, &images),
-        Command::Component { write, portable } => cli::component::run(portable, write.as_deref()),
+        Command::Component {
+            write,
+            portable,
+            precompile,
+        } => cli::component::run(portable, write.as_deref(), precompile.as_deref()),
         Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
         Command::Serve(args) => cli::serve::run(&args),

@@ -9,6 +9,8 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
 };
 
+use crate::precompiled;
+
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -176,6 +178,17 @@ pub struct Runtime {
     component: Component,
     pre: bindings::SigwardPre<Limiter>,
     limits: Limits,
+    code: CodeSource,
+}
+
+/// Where the running component's machine code came from.
+#[derive(Debug)]
+pub enum CodeSource {
+    /// Compiled ahead of time, from this file (see [`crate::precompiled`]).
+    Precompiled(PathBuf),
+    /// Compiled by this process or found in the compiled-code cache, with
+    /// the reason a precompiled file was not used.
+    Compiled(precompiled::Unused),
 }
 
 impl Runtime {
@@ -193,6 +206,48 @@ impl Runtime {
         limits: Limits,
         cache_dir: Option<&Path>,
     ) -> Result<Self, HostError> {
+        let engine = Self::engine(build, cache_dir)?;
+        // Only the fast build is precompiled: it is the one hosts run.
+        let precompiled = match (build, precompiled::default_path()) {
+            (Build::Fast, Some(path)) => {
+                precompiled::load(&engine, build.bytes(), &path).map(|component| (component, path))
+            }
+            _ => Err(precompiled::Unused::Absent),
+        };
+        let (component, code) = match precompiled {
+            Ok((component, path)) => (component, CodeSource::Precompiled(path)),
+            Err(unused) => (
+                Component::new(&engine, build.bytes()).map_err(setup)?,
+                CodeSource::Compiled(unused),
+            ),
+        };
+        let linker = Linker::<Limiter>::new(&engine);
+        let instance_pre = linker.instantiate_pre(&component).map_err(setup)?;
+        let pre = bindings::SigwardPre::new(instance_pre).map_err(setup)?;
+        Ok(Self {
+            engine,
+            component,
+            pre,
+            limits,
+            code,
+        })
+    }
+
+    /// Compiles `build` ahead of time for this host into `path`, for
+    /// processes to load instead of compiling (see [`crate::precompiled`]).
+    pub fn precompile(build: Build, path: &Path) -> Result<(), HostError> {
+        let engine = Self::engine(build, None)?;
+        precompiled::write(&engine, build.bytes(), path).map_err(HostError::Setup)
+    }
+
+    /// Where the running code came from.
+    pub fn code_source(&self) -> &CodeSource {
+        &self.code
+    }
+
+    /// The engine for `build`: the same settings whether it compiles now or
+    /// loads precompiled code, which wasmtime checks.
+    fn engine(build: Build, cache_dir: Option<&Path>) -> Result<Engine, HostError> {
         let mut config = Config::new();
         config.consume_fuel(true);
         // The fast build uses wasm's wide-arithmetic instructions: the
@@ -204,17 +259,7 @@ impl Runtime {
             // A cache that cannot be set up only costs time, so go on without it.
             config.cache(Cache::new(cache).ok());
         }
-        let engine = Engine::new(&config).map_err(setup)?;
-        let component = Component::new(&engine, build.bytes()).map_err(setup)?;
-        let linker = Linker::<Limiter>::new(&engine);
-        let instance_pre = linker.instantiate_pre(&component).map_err(setup)?;
-        let pre = bindings::SigwardPre::new(instance_pre).map_err(setup)?;
-        Ok(Self {
-            engine,
-            component,
-            pre,
-            limits,
-        })
+        Engine::new(&config).map_err(setup)
     }
 
     /// Where compiled code is cached by default: `$SIGWARD_CACHE_DIR`, else
