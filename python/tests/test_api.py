@@ -192,10 +192,19 @@ def test_compiled_code_is_cached_and_a_bad_cache_is_recompiled(tmp_path: Path) -
         '\'{"apiVersion": "v1alpha1", "kind": "ImageVerificationConfig", "rules": []}\''
         ").rule_count)"
     )
-    first = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
-    assert first.stdout.strip() == "0", first.stderr
+
+    def run() -> None:
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True
+        )
+        assert out.stdout.strip() == "0", out.stderr
+
+    run()
     [cached] = list(tmp_path.glob("*.cwasm"))
-    cached.write_bytes(b"not compiled code")
-    second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
-    assert second.stdout.strip() == "0", second.stderr
-    assert cached.read_bytes() != b"not compiled code"
+    good = cached.read_bytes()
+    damaged = bytearray(good)
+    damaged[-1] ^= 1
+    for bad in (b"not compiled code", bytes(damaged), good[: len(good) // 2]):
+        cached.write_bytes(bad)
+        run()
+        assert cached.read_bytes() == good

@@ -3,8 +3,8 @@
 The fast component needs wasm's `wide-arithmetic` proposal, which wasmtime
 has. Compiling it takes about a second, so the compiled code is kept in the
 user's cache directory, keyed by the component's SHA-256 and wasmtime's
-version; wasmtime refuses a cached file it cannot run, which is then
-compiled again.
+version, after the SHA-256 of the code itself. A file that is damaged, or
+that wasmtime refuses for this engine, is compiled again.
 """
 
 from __future__ import annotations
@@ -65,14 +65,19 @@ def _compiled(engine: Engine, wasm: bytes) -> Component:
     key = hashlib.sha256(wasm + metadata.version("wasmtime").encode()).hexdigest()
     path = _cache_dir() / f"{key}.cwasm"
     try:
-        return Component.deserialize(engine, path.read_bytes())
+        cached = path.read_bytes()
+        code = cached[32:]
+        # wasmtime runs this as machine code: only whole files are loaded.
+        if hashlib.sha256(code).digest() == cached[:32]:
+            return Component.deserialize(engine, code)
     except (OSError, WasmtimeError):
         pass
     component = Component(engine, wasm)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        code = bytes(component.serialize())
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
-            out.write(component.serialize())
+            out.write(hashlib.sha256(code).digest() + code)
         os.replace(out.name, path)
     except OSError:
         pass  # a read-only cache only costs the next process a compile

@@ -163,8 +163,7 @@ class Artifact:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Artifact:
-        """The artifact itself. Each byte costs ~2 µs to hand over in
-        wasmtime-py; for large artifacts pass the digest."""
+        """The artifact itself."""
         return cls(data=bytes(data))
 
     @classmethod
