@@ -5,7 +5,8 @@
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
 # `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
 # (the real registry the end-to-end tests start), kubernetes-client (kubectl),
-# python3-venv and nodejs/npm, each only when the machine has none. Crates
+# python3-venv, nodejs/npm and chromium (the playground's browser tests),
+# each only when the machine has none. Crates
 # come from crates.io; the Python and Node packages' tools from PyPI and npm,
 # pinned, into target/python and js/node_modules.
 set -euo pipefail
@@ -33,6 +34,8 @@ if [ "${1:-demo}" = test ]; then
     # The Python package is tested in a virtualenv, the Node one with npm.
     python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
     command -v npm >/dev/null || packages+=(nodejs npm)
+    # The playground is tested in a real browser.
+    command -v chromium >/dev/null || packages+=(chromium)
     if [ "${#packages[@]}" -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -57,7 +57,7 @@ demo: build
 
 # The whole test suite: core unit tests, native-vs-component tables, CLI
 # tests; then the Python and Node packages, each replaying the vectors.
-test: && test-python test-js
+test: && test-python test-js test-playground
     cargo test --locked --workspace
 
 # Install the Python package (fast component, on wasmtime-py) into
@@ -74,6 +74,29 @@ python: build
 js: build
     cd js && npm ci --no-audit --no-fund
 
+# The playground's static files, in target/playground: the page, the Node
+# package's sources and built component, the example policies.
+playground-build: js
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out=target/playground
+    rm -rf "$out"
+    mkdir -p "$out/examples"
+    cp playground/index.html playground/app.js playground/style.css "$out/"
+    cp -r js/src "$out/src"
+    cp -r js/generated "$out/generated"
+    cp policies/*.yaml "$out/examples/"
+    (cd "$out/examples" && ls *.yaml | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))' > index.json)
+    echo "playground: $out ($(du -sh "$out" | cut -f1))"
+
+# Serve the playground on 127.0.0.1:PORT until stopped.
+playground port="8080": playground-build
+    python3 -m http.server --bind 127.0.0.1 {{port}} --directory target/playground
+
+# The playground in a real browser (Debian's chromium, driven by playwright-core).
+test-playground: playground-build
+    cd playground && npm ci --no-audit --no-fund --silent && npm test --silent
+
 # The Python package's tests (pytest).
 test-python: python
     cd python && ../target/python/bin/python -m pytest -q
@@ -82,14 +105,15 @@ test-python: python
 test-js: js
     cd js && npm test --silent
 
-# Formatting and lints: the host, the wasm guest, the Python (ruff) and
-# Node (biome) packages.
+# Formatting and lints: the host, the wasm guest, the Python package (ruff),
+# the Node package and the playground (biome).
 lint: python js
     cargo fmt --all --check
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo clippy --locked -p sigward-component --target wasm32-unknown-unknown -- -D warnings
     cd python && ../target/python/bin/ruff check . && ../target/python/bin/ruff format --check .
     cd js && npm run --silent lint
+    cd playground && ../js/node_modules/.bin/biome ci --colors=off .
 
 # cargo deny (deny.toml): licenses, duplicate versions and sources always;
 # advisories when the RustSec database (a GitHub repository) can be fetched.
