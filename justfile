@@ -75,18 +75,21 @@ js: build
     cd js && npm ci --no-audit --no-fund
 
 # The playground's static files, in target/playground: the page, the Node
-# package's sources and built component, the example policies.
-playground-build: js
+# package's sources and built component, the examples (policies/ and the
+# demo world's bundles).
+playground-build: build js
     #!/usr/bin/env bash
     set -euo pipefail
     out=target/playground
     rm -rf "$out"
-    mkdir -p "$out/examples"
-    cp playground/index.html playground/app.js playground/style.css "$out/"
+    mkdir -p "$out"
+    cp playground/index.html playground/app.js playground/style.css playground/sw.js "$out/"
     cp -r js/src "$out/src"
     cp -r js/generated "$out/generated"
-    cp policies/*.yaml "$out/examples/"
-    (cd "$out/examples" && ls *.yaml | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))' > index.json)
+    python3 playground/examples.py "$out/examples"
+    # The service worker's list of what to keep for offline use.
+    (cd "$out" && find . -type f ! -name sw.js ! -name files.json | sed 's|^\./||' | sort \
+        | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))' > files.json)
     echo "playground: $out ($(du -sh "$out" | cut -f1))"
 
 # Serve the playground on 127.0.0.1:PORT until stopped.

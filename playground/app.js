@@ -175,19 +175,38 @@ function update() {
   share();
 }
 
+/** The bundle and trusted root of the chosen bundle example, if any. */
+let example = null;
+
 async function loadExamples() {
-  const select = $("#example");
-  let examples = [];
+  let index;
   try {
-    examples = await (await fetch("examples/index.json")).json();
+    index = await (await fetch("examples/index.json")).json();
   } catch {
     return;
   }
-  for (const name of examples) select.add(new Option(name, name));
-  select.addEventListener("change", async () => {
-    if (!select.value) return;
-    $("#policy").value = await (await fetch(`examples/${select.value}`)).text();
+  const policies = $("#example");
+  for (const name of index.policies) policies.add(new Option(name, name));
+  policies.addEventListener("change", async () => {
+    if (!policies.value) return;
+    $("#policy").value = await (await fetch(`examples/${policies.value}`)).text();
     update();
+  });
+  const bundles = $("#bundle-example");
+  for (const [i, b] of index.bundles.entries()) bundles.add(new Option(b.name, String(i)));
+  bundles.addEventListener("change", async () => {
+    example = null;
+    $("#example-files").textContent = "";
+    if (!bundles.value) return;
+    const chosen = index.bundles[Number(bundles.value)];
+    const bytes = async (file) => new Uint8Array(await (await fetch(`examples/${file}`)).arrayBuffer());
+    example = { bundle: await bytes(chosen.bundle), root: await bytes(chosen.trusted_root) };
+    $("#example-files").textContent = `using examples/${chosen.bundle} and examples/${chosen.trusted_root}`;
+    $("#artifact-digest").value = chosen.digest;
+    const { keyless, public_key: key } = chosen.signer;
+    $("#issuer").value = keyless?.issuer ?? "";
+    $("#subject").value = keyless?.subject ?? "";
+    $("#key").value = key ?? "";
   });
 }
 
@@ -214,9 +233,12 @@ async function verify() {
     out.append(heading, list);
   };
   try {
-    const [bundle, root, artifactBytes] = await Promise.all(
+    const [bundleFile, rootFile, artifactBytes] = await Promise.all(
       ["#bundle", "#trusted-root", "#artifact"].map((s) => readFile($(s))),
     );
+    // A file picked wins over the chosen example.
+    const bundle = bundleFile ?? example?.bundle;
+    const root = rootFile ?? example?.root;
     if (!bundle || !root) throw new Error("a bundle and a trusted root are needed");
     const digest = $("#artifact-digest").value.trim();
     let artifact;
@@ -251,4 +273,8 @@ for (const id of ["#policy", "#images"]) $(id).addEventListener("input", update)
 $("#verify").addEventListener("click", verify);
 update();
 await loadExamples();
+if ("serviceWorker" in navigator) {
+  // Offline use once loaded; the page works the same without it.
+  navigator.serviceWorker.register("sw.js").catch(() => {});
+}
 document.body.dataset.ready = "true";

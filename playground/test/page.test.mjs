@@ -260,3 +260,62 @@ test("a bundle verifies, or fails at the check `sigward verify-bundle` names", a
     await page.close();
   }
 });
+
+test("the demo world's bundles are offered as examples, and verify as the CLI says", async () => {
+  const { page } = await open();
+  const options = await page.$$eval("#bundle-example option", (os) => os.map((o) => o.textContent));
+  assert.ok(options.length >= 4, options.join());
+  const index = JSON.parse(readFileSync(join(site, "examples", "index.json"), "utf8"));
+  const outcomes = [];
+  for (let i = 1; i < options.length; i++) {
+    const chosen = index.bundles[i - 1];
+    const files = (f) => join(site, "examples", f);
+    const signer = chosen.signer.keyless
+      ? [
+          "--certificate-identity",
+          chosen.signer.keyless.subject,
+          "--certificate-oidc-issuer",
+          chosen.signer.keyless.issuer,
+        ]
+      : ["--key", files("key.pem")];
+    const cliVerified =
+      spawnSync(cli, [
+        "verify-bundle",
+        "--bundle",
+        files(chosen.bundle),
+        ...signer,
+        "--trusted-root",
+        files(chosen.trusted_root),
+        chosen.digest,
+      ]).status === 0;
+    await page.selectOption("#bundle-example", String(i - 1));
+    await page.waitForFunction(() => document.querySelector("#example-files").textContent !== "");
+    await page.evaluate(() => delete document.querySelector("#decision").dataset.verified);
+    await page.click("#verify");
+    await page.waitForSelector("#decision[data-verified]");
+    const verified = await page.$eval("#decision", (d) => d.dataset.verified === "true");
+    assert.equal(verified, cliVerified, chosen.name);
+    outcomes.push(verified);
+  }
+  assert.ok(outcomes.includes(true) && outcomes.includes(false), JSON.stringify(outcomes));
+  assert.equal(outcomes.at(-1), false, "the bundle over another image is refused");
+  await page.close();
+});
+
+test("once loaded, the page works offline", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]", { timeout: 20_000 });
+  await page.selectOption("#example", "talos-open.yaml");
+  await page.fill("#images", "nginx");
+  const [row] = await rows(page, 1);
+  assert.equal(row.reference, "docker.io/library/nginx");
+  await context.close();
+});
