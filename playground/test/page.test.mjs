@@ -255,7 +255,12 @@ test("a bundle verifies, or fails at the check `sigward verify-bundle` names", a
       assert.equal(failedCheck, "failed");
       assert.ok(out.includes(shown.checks.at(-1)[0]), `${name}: ${shown.checks.at(-1)[0]} / ${out}`);
     } else {
-      console.log(`# bundle verification in the page: ${shown.ms} ms`);
+      // Again, warm: the root parsed anew, the code already compiled.
+      await page.evaluate(() => delete document.querySelector("#decision").dataset.verified);
+      await page.click("#verify");
+      await page.waitForSelector("#decision[data-verified]");
+      const again = await page.$eval("#decision", (d) => d.dataset.ms);
+      console.log(`# bundle verification in the page: ${shown.ms} ms first, ${again} ms again`);
     }
     await page.close();
   }
