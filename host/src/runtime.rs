@@ -192,15 +192,17 @@ pub enum CodeSource {
 }
 
 impl Runtime {
-    /// Compiles the embedded fast component. With `cache_dir`, the compiled
-    /// code is kept there (wasmtime's own cache, keyed by its version, its
-    /// settings and the component), so later processes start without compiling.
+    /// Loads the embedded fast component: its precompiled code when that is
+    /// usable (see [`crate::precompiled`]), else compiled. With `cache_dir`,
+    /// compiled code is kept there (wasmtime's own cache, keyed by its
+    /// version, its settings and the component), so later processes start
+    /// without compiling.
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> Result<Self, HostError> {
         Self::with_build(Build::Fast, limits, cache_dir)
     }
 
-    /// Compiles one of the embedded components, in an engine that enables
-    /// only the proposals that build needs.
+    /// Loads one of the embedded components (the fast one precompiled when
+    /// possible), in an engine that enables only the proposals it needs.
     pub fn with_build(
         build: Build,
         limits: Limits,
