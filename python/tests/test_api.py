@@ -208,3 +208,21 @@ def test_compiled_code_is_cached_and_a_bad_cache_is_recompiled(tmp_path: Path) -
         cached.write_bytes(bad)
         run()
         assert cached.read_bytes() == good
+
+
+def test_a_stopped_shared_instance_is_replaced(
+    shared: Path, production_root: sigward.TrustedRoot
+) -> None:
+    from sigward.trusted_root import shared_instance
+
+    bundle, artifact = happy_path(shared)
+    signer = sigward.KeylessIdentity(GITHUB, BEACON)
+    stopped = shared_instance()
+    stopped.limits = sigward.Limits(fuel_per_call=1_000)
+    with pytest.raises(sigward.ComponentError):
+        sigward.verify_bundle(bundle, artifact, signer, production_root)
+    assert stopped.poisoned and shared_instance() is not stopped
+    # The root parsed in the stopped instance is parsed again in the new one,
+    # once: it now lives there.
+    assert sigward.verify_bundle(bundle, artifact, signer, production_root)
+    assert production_root._instance is shared_instance()

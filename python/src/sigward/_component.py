@@ -139,6 +139,11 @@ class Instance:
                 raise ComponentError(f"the sigward component stopped: {e}") from e
             return result
 
+    @property
+    def poisoned(self) -> bool:
+        """Whether a trap has left this instance unusable."""
+        return self._poisoned
+
     def drop(self, resource: Any) -> None:
         with self._lock:
             if not self._poisoned:

@@ -16,10 +16,11 @@ _shared_instance: Instance | None = None
 
 
 def shared_instance() -> Instance:
-    """The instance that checks trusted roots and verifies lone bundles."""
+    """The instance that checks trusted roots and verifies lone bundles; a
+    new one after a trap stopped it."""
     global _shared_instance
     with _shared_lock:
-        if _shared_instance is None:
+        if _shared_instance is None or _shared_instance.poisoned:
             _shared_instance = Instance()
         return _shared_instance
 
@@ -30,8 +31,9 @@ class TrustedRoot:
     A `Policy` runs in its own instance and loads the root there on first use.
     """
 
-    def __init__(self, text: str, handle: Any) -> None:
+    def __init__(self, text: str, instance: Instance, handle: Any) -> None:
         self._text = text
+        self._instance = instance
         self._handle = handle
 
     @classmethod
@@ -39,13 +41,17 @@ class TrustedRoot:
         """Parses `trusted_root.json`; raises `TrustedRootError` with every problem found."""
         text = data if isinstance(data, str) else bytes(data).decode("utf-8", errors="replace")
         instance = shared_instance()
-        return cls(text, _parse(instance, text))
+        return cls(text, instance, _parse(instance, text))
 
     def _load_into(self, instance: Instance) -> Any:
-        """This root's handle in `instance`, parsed there (it parsed before)."""
-        if instance is shared_instance():
+        """This root's handle in `instance`, parsed there (it parsed before).
+        A root whose instance has stopped moves to the new shared one."""
+        if instance is self._instance:
             return self._handle
-        return _parse(instance, self._text)
+        handle = _parse(instance, self._text)
+        if self._instance.poisoned and instance is shared_instance():
+            self._instance, self._handle = instance, handle
+        return handle
 
 
 def _parse(instance: Instance, text: str) -> ResourceAny:
