@@ -70,7 +70,7 @@ fn both_builds_agree_on_every_conformance_case() {
         };
         for artifact in [
             Artifact::Bytes(bytes.clone()),
-            Artifact::Sha256(hex(&Sha256::digest(&bytes))),
+            Artifact::Sha256(sigward_core::hex::encode(&Sha256::digest(&bytes))),
         ] {
             let [fast, portable] = runtimes.each_ref().map(|runtime| {
                 outcome(
@@ -129,8 +129,4 @@ fn both_builds_agree_on_every_image_of_the_demo_world() {
     }
     assert!(verified >= 4, "the world verifies signatures of each kind");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
+use crate::hex;
 use crate::public_key::PublicKey;
 use crate::tlog::merkle::Hash;
 use crate::trust_root::TransparencyLog;
@@ -176,7 +177,7 @@ impl Checkpoint {
             .peekable();
         if candidates.peek().is_none() {
             return Err(CheckpointError::NoSignatureByLog {
-                key_hint: hex4(&key_hint(log, name)),
+                key_hint: hex::encode(&key_hint(log, name)),
             });
         }
         let mut last = None;
@@ -229,8 +230,4 @@ fn key_hint(log: &TransparencyLog, name: &str) -> [u8; 4] {
         _ => Sha256::digest(&log.key_der).into(),
     };
     [digest[0], digest[1], digest[2], digest[3]]
-}
-
-fn hex4(bytes: &[u8; 4]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::hex;
 use crate::limits;
 
 const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -84,10 +85,9 @@ pub fn check_subject(
             count: subjects.len(),
         });
     }
-    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let wanted: Vec<(&str, String)> = [("sha256", digests.sha256), ("sha512", digests.sha512)]
         .into_iter()
-        .filter_map(|(name, d)| d.map(|d| (name, hex(d))))
+        .filter_map(|(name, d)| d.map(|d| (name, hex::encode(d))))
         .collect();
     for subject in subjects {
         for (algorithm, value) in &wanted {

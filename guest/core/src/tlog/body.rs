@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::hex;
 use crate::public_key::HashAlgorithm;
 
 /// What the bundle claims, which the body must repeat.
@@ -203,11 +204,10 @@ fn same_v2_digest(
     }
     let found = base64_field(&hash["digest"], what)?;
     if found != expected {
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         return Err(BodyError::DigestMismatch {
             what,
-            expected: hex(expected),
-            found: hex(&found),
+            expected: hex::encode(expected),
+            found: hex::encode(&found),
         });
     }
     Ok(())
@@ -271,7 +271,7 @@ fn same_digest(
         return Err(BodyError::Missing(what));
     }
     let found = hash["value"].as_str().ok_or(BodyError::Missing(what))?;
-    let expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
+    let expected = hex::encode(expected);
     if found != expected {
         return Err(BodyError::DigestMismatch {
             what,

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::hex;
 use crate::trust_root::TransparencyLog;
 
 /// The entry fields the SET signs.
@@ -46,7 +47,7 @@ pub fn canonical_payload(fields: &SignedFields<'_>) -> Result<String, SetError> 
     if !fields.body_base64.bytes().all(base64_alphabet) {
         return Err(SetError::NonBase64Body);
     }
-    let log_id: String = fields.log_id.iter().map(|b| format!("{b:02x}")).collect();
+    let log_id = hex::encode(fields.log_id);
     Ok(format!(
         r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
         fields.body_base64, fields.integrated_time, log_id, fields.log_index
