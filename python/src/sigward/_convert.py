@@ -22,7 +22,7 @@ from .types import (
     Signature,
     Signer,
     TagBundle,
-    _text,
+    as_text,
 )
 
 
@@ -89,16 +89,16 @@ def decision(value: Any) -> Decision:
 
 def signature(signature: Signature) -> Case:
     if isinstance(signature, ReferrerBundle):
-        return Case("referrer-bundle", (signature.manifest_digest, _text(signature.bundle)))
+        return Case("referrer-bundle", (signature.manifest_digest, as_text(signature.bundle)))
     if isinstance(signature, TagBundle):
-        return Case("tag-bundle", _text(signature.bundle))
+        return Case("tag-bundle", as_text(signature.bundle))
     if isinstance(signature, LegacySignature):
         pairs = signature.annotations
         items = pairs.items() if hasattr(pairs, "items") else pairs
         annotations = [(str(k), str(v)) for k, v in items]
         return Case(
             "legacy",
-            Record((("payload", _text(signature.payload)), ("annotations", annotations))),
+            Record((("payload", as_text(signature.payload)), ("annotations", annotations))),
         )
     raise TypeError(f"not a sigward signature: {signature!r}")
 

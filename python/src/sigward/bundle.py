@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import _convert
 from .errors import BundleError
 from .trusted_root import TrustedRoot, shared_instance
-from .types import Artifact, Check, Signer
+from .types import Artifact, Check, Signer, as_text
 
 
 def verify_bundle(
@@ -16,11 +16,10 @@ def verify_bundle(
     Raises `BundleError` naming the check that failed. A key signer must
     also be backed by a verified log entry, as in cosign.
     """
-    text = bundle if isinstance(bundle, str) else bytes(bundle).decode("utf-8", errors="replace")
     instance = shared_instance()
     value = instance.call(
         "verify-bundle",
-        text,
+        as_text(bundle),
         _convert.artifact(artifact),
         _convert.signer(signer),
         root._load_into(instance),

@@ -10,6 +10,7 @@ from wasmtime.component import ResourceAny
 from . import _convert
 from ._component import Instance
 from .errors import TrustedRootError
+from .types import as_text
 
 _shared_lock = threading.Lock()
 _shared_instance: Instance | None = None
@@ -39,7 +40,7 @@ class TrustedRoot:
     @classmethod
     def parse(cls, data: str | bytes) -> TrustedRoot:
         """Parses `trusted_root.json`; raises `TrustedRootError` with every problem found."""
-        text = data if isinstance(data, str) else bytes(data).decode("utf-8", errors="replace")
+        text = as_text(data)
         instance = shared_instance()
         return cls(text, instance, _parse(instance, text))
 

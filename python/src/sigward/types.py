@@ -115,7 +115,7 @@ class Decision:
     """Every check made, in order."""
 
 
-def _text(document: str | bytes) -> str:
+def as_text(document: str | bytes) -> str:
     # JSON is UTF-8; bytes that are not are passed with U+FFFD in place of
     # each invalid sequence, and then fail their checks in the component.
     if isinstance(document, str):
