@@ -69,11 +69,6 @@ async function open(address = url) {
   return { page, loadMs: Date.now() - started };
 }
 
-/** Types into a textarea (one input event), then waits for the table to follow. */
-async function type(page, selector, text) {
-  await page.fill(selector, text);
-}
-
 async function rows(page, count) {
   // The table must follow the input within a second.
   await page.waitForFunction((n) => document.querySelectorAll("#results tbody tr").length === n, count, {
@@ -103,8 +98,8 @@ test("every example policy: the table is `sigward match`'s, image by image", asy
   const withInvalid = [...images, "Invalid Reference!"];
   for (const name of policies) {
     const path = join(repository, "policies", name);
-    await type(page, "#policy", readFileSync(path, "utf8"));
-    await type(page, "#images", withInvalid.join("\n"));
+    await page.fill("#policy", readFileSync(path, "utf8"));
+    await page.fill("#images", withInvalid.join("\n"));
     const shown = await rows(page, withInvalid.length);
     const expected = sigward(["match", "--policy", path, "--output", "json", ...withInvalid])
       .trim()
@@ -146,7 +141,7 @@ test("errors and warnings are `sigward check`'s, each with its rule and field", 
   ].join("\n");
   const path = join(repository, "target", "playground-invalid.yaml");
   writeFileSync(path, text);
-  await type(page, "#policy", text);
+  await page.fill("#policy", text);
   await page.waitForFunction(() => document.querySelectorAll("#diagnostics li").length > 0, null, {
     timeout: 1000,
   });
@@ -178,7 +173,7 @@ test("errors and warnings are `sigward check`'s, each with its rule and field", 
     JSON.stringify(shown),
   );
   // With the policy broken, every image says so.
-  await type(page, "#images", "nginx");
+  await page.fill("#images", "nginx");
   const [row] = await rows(page, 1);
   assert.deepEqual([row.action, row.message], ["error", "the policy does not load"]);
   await page.close();
@@ -187,8 +182,8 @@ test("errors and warnings are `sigward check`'s, each with its rule and field", 
 test("the share link reproduces the page", async () => {
   const { page } = await open();
   const policy = readFileSync(join(repository, "policies", "talos-open.yaml"), "utf8");
-  await type(page, "#policy", policy);
-  await type(page, "#images", "ghcr.io/siderolabs/kubelet:v1.31.0\nnginx");
+  await page.fill("#policy", policy);
+  await page.fill("#images", "ghcr.io/siderolabs/kubelet:v1.31.0\nnginx");
   await rows(page, 2);
   const link = await page.$eval("#share", (a) => a.href);
   assert.ok(link.includes("#p="), link);
