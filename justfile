@@ -70,9 +70,17 @@ python: build
     target/python/bin/pip install --quiet --disable-pip-version-check "./python[dev]"
 
 # Install the Node package's tools and build it (portable component,
-# transpiled by jco into js/generated).
+# transpiled by jco into js/generated). The tools are installed again only
+# when the lockfile changed since.
 js: build
-    cd js && npm ci --no-audit --no-fund
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd js
+    if [ node_modules/.package-lock.json -nt package-lock.json ]; then
+        npm run --silent prepare
+    else
+        npm ci --no-audit --no-fund
+    fi
 
 # The playground's static files, in target/playground: the page, the Node
 # package's sources and built component, the examples (policies/ and the
