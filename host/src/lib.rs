@@ -13,5 +13,6 @@ pub mod decide;
 pub mod oci;
 pub mod precompiled;
 pub mod runtime;
+pub mod tuf;
 
 pub use runtime::{HostError, Limits, PolicySession, Runtime};

@@ -68,6 +68,13 @@ enum Command {
     /// refuses Pods and workloads by their images; `POST /mutate` also pins
     /// each verified image to its digest. HTTPS only.
     Serve(cli::serve::Args),
+    /// Keep Sigstore's trusted root current with TUF, verified in the
+    /// component, and carry it across an air gap.
+    #[command(subcommand)]
+    Trust(cli::trust::Command),
+    /// A TUF client under the tuf-conformance suite's protocol
+    /// (init, refresh, download). Exit 0 on success, 1 on failure.
+    Tuf(cli::tuf::Args),
     /// Describe the embedded components, fast (wasm's wide-arithmetic
     /// proposal, for wasmtime) and portable (plain wasm, for V8 and other
     /// hosts): size, imports, the proposals each needs, where the running
@@ -115,6 +122,8 @@ fn main() -> ExitCode {
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
         Command::Serve(args) => cli::serve::run(&args),
         Command::Pin(args) => cli::pin::run(&args),
+        Command::Trust(command) => cli::trust::run(&command),
+        Command::Tuf(args) => cli::tuf::run(&args),
     };
     ExitCode::from(code as u8)
 }

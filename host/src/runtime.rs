@@ -11,7 +11,7 @@ use wasmtime::{
 
 use crate::precompiled;
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "sigward",
@@ -286,7 +286,12 @@ impl Runtime {
             .collect()
     }
 
-    fn instantiate(&self) -> Result<(Store<Limiter>, bindings::Sigward), HostError> {
+    /// The limits every instance runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub(crate) fn instantiate(&self) -> Result<(Store<Limiter>, bindings::Sigward), HostError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
             .build();

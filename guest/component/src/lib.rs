@@ -21,6 +21,8 @@ use sigward_core::verify::bundle;
 use sigward_core::verify::{self, Signature, VerifyError};
 use sigward_core::{Action, Check, Decision, Outcome};
 
+mod tuf;
+
 struct Component;
 
 impl Guest for Component {

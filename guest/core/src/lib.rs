@@ -23,6 +23,7 @@ pub mod statement;
 pub mod timestamp;
 pub mod tlog;
 pub mod trust_root;
+pub mod tuf;
 pub mod verify;
 pub mod x509;
 

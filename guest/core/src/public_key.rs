@@ -348,19 +348,36 @@ impl PublicKey {
                 let sig = p521::ecdsa::DerSignature::try_from(signature).map_err(malformed)?;
                 key.verify_prehash(digest, &sig).map_err(mismatch)
             }
-            Self::Rsa(key) => {
+            Self::Rsa(_) => {
                 // PEM keys do not say which RSA scheme signed: PKCS#1 v1.5 is
                 // tried first, then PSS (salt length recovered from the signature).
                 if self.verify_pkcs1v15(digest, hash, signature).is_ok() {
                     return Ok(());
                 }
-                let sig = rsa::pss::Signature::try_from(signature).map_err(malformed)?;
-                with_hash!(hash, D => rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone())
-                    .verify_prehash(digest, &sig))
-                .map_err(mismatch)
+                self.verify_pss(digest, hash, signature)
             }
             Self::Ed25519(_) => Err(SignatureError::Malformed { algorithm }),
         }
+    }
+
+    /// Verifies an RSA PSS signature (MGF1 with the same hash, any salt
+    /// length) over a message of which only `digest` is known. Other keys refuse.
+    pub fn verify_pss(
+        &self,
+        digest: &[u8],
+        hash: HashAlgorithm,
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        use signature::hazmat::PrehashVerifier;
+        let algorithm = self.algorithm();
+        let Self::Rsa(key) = self else {
+            return Err(SignatureError::Malformed { algorithm });
+        };
+        let sig = rsa::pss::Signature::try_from(signature)
+            .map_err(|_| SignatureError::Malformed { algorithm })?;
+        with_hash!(hash, D => rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone())
+            .verify_prehash(digest, &sig))
+        .map_err(|_| SignatureError::Mismatch { algorithm })
     }
 
     /// Verifies an RSA PKCS#1 v1.5 signature over a message of which only

@@ -6,6 +6,8 @@ pub mod judging;
 pub mod matching;
 pub mod pin;
 pub mod serve;
+pub mod trust;
+pub mod tuf;
 pub mod verify;
 pub mod verify_bundle;
 
