@@ -5,7 +5,8 @@
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
 # `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
 # (the real registry the end-to-end tests start), kubernetes-client (kubectl),
-# python3-venv, nodejs/npm and chromium (the playground's browser tests),
+# python3-venv, nodejs/npm, chromium (the playground's browser tests) and
+# faketime (the TUF conformance suite),
 # each only when the machine has none. Crates
 # come from crates.io; the Python and Node packages' tools from PyPI and npm,
 # pinned, into target/python and js/node_modules.
@@ -36,6 +37,8 @@ if [ "${1:-demo}" = test ]; then
     command -v npm >/dev/null || packages+=(nodejs npm)
     # The playground is tested in a real browser.
     command -v chromium >/dev/null || packages+=(chromium)
+    # The TUF conformance suite runs one test under faketime.
+    command -v faketime >/dev/null || packages+=(faketime)
     if [ "${#packages[@]}" -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -57,7 +57,7 @@ demo: build
 
 # The whole test suite: core unit tests, native-vs-component tables, CLI
 # tests; then the Python and Node packages, each replaying the vectors.
-test: && test-python test-js test-playground
+test: && test-python test-js test-playground test-tuf
     cargo test --locked --workspace
 
 # Install the Python package (fast component, on wasmtime-py) into
@@ -107,6 +107,25 @@ playground port="8080": playground-build
 # The playground in a real browser (Debian's chromium, driven by playwright-core).
 test-playground: playground-build
     cd playground && npm ci --no-audit --no-fund --silent && npm test --silent
+
+# The TUF client conformance suite (../shared/tuf-conformance, run as
+# python-tuf and go-tuf run it) against `sigward tuf`. Its dependencies come
+# from PyPI into target/tuf-conformance; one test needs Debian's faketime.
+# Every test must pass: there is no .xfails file.
+test-tuf: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    suite=../shared/tuf-conformance
+    test -f "$suite/CLIENT-CLI.md" || { echo "test-tuf: $suite is missing" >&2; exit 1; }
+    command -v faketime >/dev/null || { echo "test-tuf: faketime is needed (Debian's faketime)" >&2; exit 1; }
+    test -x target/tuf-conformance/bin/python || python3 -m venv target/tuf-conformance
+    target/tuf-conformance/bin/pip install --quiet --disable-pip-version-check -r conformance/tuf-requirements.txt
+    echo "== tuf-conformance against sigward tuf"
+    # Nothing is written into ../shared: no pytest cache, no bytecode.
+    PYTHONDONTWRITEBYTECODE=1 target/tuf-conformance/bin/python -m pytest -p no:cacheprovider -q \
+        "$suite/tuf_conformance" --entrypoint "$PWD/{{bin}} tuf" \
+        --json-report --json-report-file=target/tuf-conformance/report.json --json-report-omit=log
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["summary"]; print("tuf-conformance:", ", ".join(f"{v} {k}" for k, v in s.items()))' target/tuf-conformance/report.json
 
 # The Python package's tests (pytest).
 test-python: python
