@@ -109,7 +109,9 @@ fn without_a_trusted_root_it_says_how_to_provide_one() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--trusted-root") && stderr.contains("SIGWARD_TRUSTED_ROOT"),
+        stderr.contains("--trusted-root")
+            && stderr.contains("SIGWARD_TRUSTED_ROOT")
+            && stderr.contains("sigward trust update"),
         "{stderr}"
     );
 }

@@ -18,9 +18,14 @@ use super::{Exit, Line, Loaded, load_policy, read_input};
 #[derive(clap::Args)]
 pub struct Sources {
     /// The trusted_root.json to verify against (else $SIGWARD_TRUSTED_ROOT,
-    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json).
+    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json, else the TUF
+    /// cache that `sigward trust update` keeps).
     #[arg(long)]
     pub trusted_root: Option<PathBuf>,
+    /// Never update the TUF cache over the network: a trusted root from it
+    /// must be current, or the command fails saying so.
+    #[arg(long)]
+    pub offline: bool,
     /// Read images and signatures from this OCI image layout, not a registry.
     #[arg(long)]
     pub oci_layout: Option<PathBuf>,
@@ -61,7 +66,10 @@ impl<'a> Lazy<'a> {
 impl Inputs for Lazy<'_> {
     fn root(&mut self, session: &mut PolicySession) -> Result<&TrustedRootHandle, String> {
         if self.root.is_none() {
-            let path = super::trusted_root_path(self.sources.trusted_root.as_deref())?;
+            let path = super::trusted_root_path(
+                self.sources.trusted_root.as_deref(),
+                self.sources.offline,
+            )?;
             let json = read_input(&path)?;
             let handle = session
                 .load_trusted_root(&json)

@@ -111,8 +111,11 @@ pub fn fail(message: impl fmt::Display) -> Exit {
 const ROOT_ENV: &str = "SIGWARD_TRUSTED_ROOT";
 
 /// The trusted root: `--trusted-root`, else `$SIGWARD_TRUSTED_ROOT`, else
-/// `$XDG_CONFIG_HOME/sigward/trusted_root.json`.
-pub fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
+/// `$XDG_CONFIG_HOME/sigward/trusted_root.json`, else the one `sigward trust
+/// update` keeps in the TUF cache, checked current in the component (and,
+/// unless `offline`, updated from the repository when it is not). Says on
+/// stderr which it used, unless given by the flag.
+pub fn trusted_root_path(flag: Option<&Path>, offline: bool) -> Result<PathBuf, String> {
     if let Some(path) = flag {
         return Ok(path.to_owned());
     }
@@ -122,18 +125,59 @@ pub fn trusted_root_path(flag: Option<&Path>) -> Result<PathBuf, String> {
             .map(PathBuf::from)
     };
     if let Some(path) = var(ROOT_ENV) {
+        eprintln!(
+            "sigward: trusted root {} (from ${ROOT_ENV})",
+            path.display()
+        );
         return Ok(path);
     }
     let config = var("XDG_CONFIG_HOME").or_else(|| var("HOME").map(|h| h.join(".config")));
     let default = config.map(|c| c.join("sigward").join("trusted_root.json"));
-    match default {
-        Some(path) if path.is_file() => Ok(path),
+    if let Some(path) = default.filter(|p| p.is_file()) {
+        eprintln!("sigward: trusted root {}", path.display());
+        return Ok(path);
+    }
+    let cache = trust::Cache::default_for(trust::DEFAULT_REPOSITORY).ok();
+    match cache {
+        Some(cache) if cache.has_root() => cached_trusted_root(&cache, offline),
         _ => Err(format!(
-            "no trusted root: pass --trusted-root FILE, set {ROOT_ENV}, or put the file at {} \
-             (sigward ships none; the public-good one is targets/trusted_root.json of the Sigstore TUF repository)",
+            "no trusted root: pass --trusted-root FILE, set {ROOT_ENV}, put the file at {}, \
+             or run `sigward trust update` once to keep Sigstore's public-good one current with TUF",
             default_display()
         )),
     }
+}
+
+/// The TUF cache's trusted root, when its metadata verifies and is current.
+fn cached_trusted_root(cache: &trust::Cache, offline: bool) -> Result<PathBuf, String> {
+    let runtime = runtime().map_err(|e| e.to_string())?;
+    let stale = match trust::check_offline(&runtime, cache) {
+        Ok((_, file, expires)) => {
+            eprintln!(
+                "sigward: trusted root {} (from the TUF cache, current until {})",
+                file.display(),
+                expires.map_or_else(|| "-".to_owned(), trust::rfc3339)
+            );
+            return Ok(file);
+        }
+        Err(e) => e,
+    };
+    if offline {
+        return Err(format!(
+            "the TUF cache {} is not current ({stale}), and --offline forbids updating it: \
+             run `sigward trust update`, or import an export with `sigward trust update --repository DIR`",
+            cache.dir.display()
+        ));
+    }
+    eprintln!("sigward: the TUF cache is not current ({stale}): updating it");
+    trust::update_cache(&runtime, cache, trust::DEFAULT_REPOSITORY)
+        .map_err(|e| format!("updating the TUF cache {}: {e}", cache.dir.display()))?;
+    let (_, file, _) = trust::check_offline(&runtime, cache).map_err(|e| e.to_string())?;
+    eprintln!(
+        "sigward: trusted root {} (from the TUF cache, just updated)",
+        file.display()
+    );
+    Ok(file)
 }
 
 fn default_display() -> &'static str {

@@ -18,9 +18,14 @@ pub struct Args {
     #[arg(long)]
     policy: PathBuf,
     /// The trusted_root.json to verify against (else $SIGWARD_TRUSTED_ROOT,
-    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json).
+    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json, else the TUF
+    /// cache that `sigward trust update` keeps).
     #[arg(long)]
     trusted_root: Option<PathBuf>,
+    /// Never update the TUF cache over the network: a trusted root from it
+    /// must be current, or the command fails saying so.
+    #[arg(long)]
+    offline: bool,
     /// The server's certificate chain, PEM. Re-read when it changes.
     #[arg(long)]
     tls_cert: PathBuf,
@@ -60,7 +65,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Exit {
-    let trusted_root = match super::trusted_root_path(args.trusted_root.as_deref()) {
+    let trusted_root = match super::trusted_root_path(args.trusted_root.as_deref(), args.offline) {
         Ok(path) => path,
         Err(e) => return fail(e),
     };

@@ -89,7 +89,7 @@ pub fn run(command: &Command) -> Exit {
 }
 
 /// How a `trust` command fails: refused metadata (exit 1), or anything else (2).
-enum Failure {
+pub enum Failure {
     Refused(String),
     Invalid(String),
 }
@@ -148,6 +148,11 @@ impl Cache {
         })
     }
 
+    /// Whether `sigward trust update` has put a root here.
+    pub fn has_root(&self) -> bool {
+        self.metadata().join("root.json").is_file()
+    }
+
     fn metadata(&self) -> PathBuf {
         self.dir.join("metadata")
     }
@@ -196,13 +201,7 @@ fn update(runtime: &Runtime, args: &UpdateArgs) -> Result<(), Failure> {
             }
         );
     }
-    let mut repository =
-        repository::open(&args.cache.repository, None).map_err(Failure::Invalid)?;
-    let mut updater = Updater::new(runtime, now(), &cache.metadata(), Some(repository.as_mut()))?;
-    updater.keep_root_history(&cache.root_history());
-    let info = updater.find_target(TRUSTED_ROOT)?;
-    let file = updater.download(&info, &cache.targets())?;
-    let expires = updater.expires()?;
+    let (file, expires) = update_cache(runtime, &cache, &args.cache.repository)?;
     println!(
         "sigward trust: {} updated from {} in {} ms",
         file.display(),
@@ -211,6 +210,21 @@ fn update(runtime: &Runtime, args: &UpdateArgs) -> Result<(), Failure> {
     );
     print_current(&cache, expires);
     Ok(())
+}
+
+/// Updates a cache that has a root from `repository`, and downloads the
+/// trusted root into it. Returns its file and the metadata's expiry.
+pub fn update_cache(
+    runtime: &Runtime,
+    cache: &Cache,
+    repository: &str,
+) -> Result<(PathBuf, Option<i64>), Failure> {
+    let mut repository = repository::open(repository, None).map_err(Failure::Invalid)?;
+    let mut updater = Updater::new(runtime, now(), &cache.metadata(), Some(repository.as_mut()))?;
+    updater.keep_root_history(&cache.root_history());
+    let info = updater.find_target(TRUSTED_ROOT)?;
+    let file = updater.download(&info, &cache.targets())?;
+    Ok((file, updater.expires()?))
 }
 
 fn print_current(cache: &Cache, expires: Option<i64>) {
@@ -293,7 +307,7 @@ fn export(runtime: &Runtime, args: &CacheArgs, dir: &Path) -> Result<(), Failure
     write_atomically(&dir.join("targets").join(&info.remote_path), &body)?;
     write_atomically(&dir.join("targets").join(&info.local_name), &body)?;
     println!(
-        "sigward trust: exported to {} ({} root versions, {}); on the other side: \
+        "sigward trust: exported to {} (root versions: {}, and {}); on the other side: \
          sigward trust update --repository {}",
         dir.display(),
         roots.max(1),
@@ -313,4 +327,12 @@ pub fn rfc3339(seconds: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| format!("{seconds} s after the epoch"))
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(e) | Self::Invalid(e) => f.write_str(e),
+        }
+    }
 }

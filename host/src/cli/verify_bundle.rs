@@ -25,9 +25,15 @@ pub struct Args {
     /// A PEM public key that signed the bundle.
     #[arg(long, required_unless_present = "certificate_identity")]
     key: Option<PathBuf>,
-    /// The trusted_root.json to verify against.
+    /// The trusted_root.json to verify against (else $SIGWARD_TRUSTED_ROOT,
+    /// else $XDG_CONFIG_HOME/sigward/trusted_root.json, else the TUF
+    /// cache that `sigward trust update` keeps).
     #[arg(long)]
     trusted_root: Option<PathBuf>,
+    /// Never update the TUF cache over the network: a trusted root from it
+    /// must be current, or the command fails saying so.
+    #[arg(long)]
+    offline: bool,
     /// The artifact: a file, or `sha256:<hex>` when no such file exists.
     file_or_digest: String,
 }
@@ -40,7 +46,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 fn prepare(args: &Args) -> Result<(Vec<u8>, Vec<u8>, Artifact, Signer), String> {
-    let root_path = trusted_root_path(args.trusted_root.as_deref())?;
+    let root_path = trusted_root_path(args.trusted_root.as_deref(), args.offline)?;
     let root = read_input(&root_path)?;
     let bundle = read_input(&args.bundle)?;
     let artifact = artifact(&args.file_or_digest)?;
