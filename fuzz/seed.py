@@ -5,7 +5,7 @@
 
 Writes OUT_DIR/<target>/<name> for every target of fuzz/Cargo.toml. Nothing
 is kept in the repository: the seeds are real public data read from
-../shared (bundles, trusted roots, legacy signatures, and the timestamps,
+../shared (bundles, trusted roots, legacy signatures, TUF metadata, and the timestamps,
 certificates, SCT lists and checkpoints inside them) and the example
 policies.
 """
@@ -109,6 +109,11 @@ def main() -> None:
         prefix = b"\x00sigstore-json\n"
         if data.startswith(prefix):
             write(out, "legacy", data[len(prefix) :])
+    tuf = shared / "tuf-conformance" / "tuf_conformance" / "static_data"
+    steps = {"root": 1, "timestamp": 2, "snapshot": 3, "targets": 4}
+    for path in sorted(tuf.rglob("*.json")):
+        kind = path.name.split(".")[-2] if path.name.count(".") > 1 else path.stem
+        write(out, "tuf_metadata", bytes([steps.get(kind, 4)]) + path.read_bytes())
     for path in sorted((repo / "policies").iterdir()):
         write(out, "policy", path.read_bytes())
     for line in (repo / "demo" / "match-images.txt").read_text().splitlines():

@@ -47,15 +47,14 @@ fn sigward(home: &Path, frozen: bool, args: &[&str]) -> Output {
     } else {
         Command::new(env!("CARGO_BIN_EXE_sigward"))
     };
-    let out = command
+    command
         .args(args)
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env_remove("SIGWARD_TRUSTED_ROOT")
         .output()
-        .expect("faketime (Debian's faketime) and sigward run");
-    out
+        .expect("faketime (Debian's faketime) and sigward run")
 }
 
 fn text(out: &Output) -> String {

@@ -19,20 +19,25 @@ pub fn verify(
     keys: &BTreeMap<String, Key>,
     signer: &str,
 ) -> Result<(), TufError> {
-    let valid = role
-        .keyids
+    // Signatures by keyid (unique, so none is lost); verification stops at
+    // the threshold, so the work is at most one check per listed key.
+    let by_keyid: BTreeMap<&str, &str> = envelope
+        .signatures
         .iter()
-        .filter(|id| {
-            let Some(key) = keys.get(*id) else {
-                return false;
-            };
-            envelope
-                .signatures
-                .iter()
-                .find(|(keyid, _)| keyid == *id)
-                .is_some_and(|(_, sig)| key.verifies(&envelope.canonical, sig))
-        })
-        .count() as u64;
+        .map(|(keyid, sig)| (keyid.as_str(), sig.as_str()))
+        .collect();
+    let mut valid = 0;
+    for id in &role.keyids {
+        if valid >= role.threshold {
+            break;
+        }
+        let (Some(key), Some(sig)) = (keys.get(id), by_keyid.get(id.as_str())) else {
+            continue;
+        };
+        if key.verifies(&envelope.canonical, sig) {
+            valid += 1;
+        }
+    }
     if valid < role.threshold {
         return Err(TufError::Threshold {
             role: role_name.to_owned(),
