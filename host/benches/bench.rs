@@ -805,6 +805,61 @@ fn size(runtime: &Runtime, report: &mut Report) {
     report.table(&["what", "size"], &rows);
 }
 
+/// A TUF update of the frozen Sigstore repository (from a directory, at the
+/// time it was frozen): from the initial root to a checked
+/// `trusted_root.json`, and again with the cache current.
+fn tuf(runtime: &Runtime, report: &mut Report) {
+    use sigward_host::tuf::{Updater, repository};
+    report.section(
+        "8. TUF update",
+        "`sigward trust update`'s work in one process, without the start-up: the frozen copy of \
+         Sigstore's TUF repository that the tuf-conformance suite carries, read from a \
+         directory at the time it was frozen. Every metadata check runs in the component. \
+         *Empty cache*: from the initial root (v12) to the checked target (root 13 looked for, \
+         timestamp, snapshot, targets, `trusted_root.json`). *Current cache*: the same with \
+         the metadata already stored (root 13 and the timestamp looked for, the rest read \
+         from the store and checked again).",
+    );
+    let repo = shared().join("tuf-conformance/tuf_conformance/static_data/sigstore-root-signing");
+    let cdn = std::env::temp_dir().join(format!("sigward-bench-tuf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cdn);
+    std::fs::create_dir_all(cdn.join("targets")).unwrap();
+    for (from, to) in [
+        (repo.join("metadata"), cdn.clone()),
+        (repo.join("targets"), cdn.join("targets")),
+    ] {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    let initial = std::fs::read(repo.join("initial_root.json")).unwrap();
+    // 2025-02-09T12:02:08Z, the repository's `faketime`.
+    let now = 1_739_102_528;
+    let store = cdn.join("store");
+    let update = |fresh: bool| {
+        if fresh {
+            let _ = std::fs::remove_dir_all(&store);
+            std::fs::create_dir_all(store.join("targets")).unwrap();
+            std::fs::write(store.join("root.json"), &initial).unwrap();
+        }
+        let mut repository = repository::open(cdn.to_str().unwrap(), None).unwrap();
+        let mut updater = Updater::new(runtime, now, &store, Some(repository.as_mut())).unwrap();
+        let info = updater.find_target("trusted_root.json").unwrap();
+        updater.download(&info, &store.join("targets")).unwrap();
+    };
+    let empty = time(30, || update(true));
+    let current = time(30, || update(false));
+    let _ = std::fs::remove_dir_all(&cdn);
+    report.table(
+        &["update", "time"],
+        &[
+            vec!["empty cache".to_owned(), empty.cell()],
+            vec!["current cache".to_owned(), current.cell()],
+        ],
+    );
+}
+
 /// The fast and the portable component on the same bundles, each in an
 /// engine with only the proposals it needs.
 fn portable(policy: &str, report: &mut Report) {
@@ -1116,6 +1171,8 @@ fn main() {
         webhook(&mut report);
     } else if only.as_deref() == Some("portable") {
         portable(&policy, &mut report);
+    } else if only.as_deref() == Some("tuf") {
+        tuf(&runtime, &mut report);
     } else {
         let ours = verification(&runtime, &policy, &mut report);
         portable(&policy, &mut report);
@@ -1126,6 +1183,7 @@ fn main() {
         startup(&mut report);
         size(&runtime, &mut report);
         webhook(&mut report);
+        tuf(&runtime, &mut report);
     }
     let _ = std::fs::remove_dir_all(&cache);
 
