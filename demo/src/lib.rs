@@ -11,6 +11,7 @@ pub mod vectors;
 
 use sha2::{Digest as _, Sha256};
 use sigward_host::oci::publish::{self, LegacyLayer, Sink};
+
 use sigward_host::oci::{Descriptor, FetchError, Reference};
 use sigward_testpki::{self as testpki, ISSUER, Pki, SUBJECT, T0};
 
@@ -29,6 +30,9 @@ pub struct Case {
     pub message: String,
     /// What the case shows, for people.
     pub about: &'static str,
+    /// Whether its rule requires attestations (sigward's extension), which
+    /// a host passes to `verify-attested`, not `verify`.
+    pub attested: bool,
 }
 
 /// What was written, and how to judge it.
@@ -96,6 +100,38 @@ impl Signers {
         }
     }
 
+    /// A v0.3 bundle holding a keyless DSSE in-toto statement about
+    /// `digest` (`sha256:<hex>`): an attestation of `predicate_type`.
+    fn attestation(
+        &self,
+        name: &str,
+        digest: &str,
+        predicate_type: &str,
+        predicate: serde_json::Value,
+    ) -> Vec<u8> {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": name, "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+            "predicateType": predicate_type,
+            "predicate": predicate,
+        });
+        let payload = statement.to_string().into_bytes();
+        let payload_type = "application/vnd.in-toto+json";
+        let mut pae = format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            payload.len()
+        )
+        .into_bytes();
+        pae.extend_from_slice(&payload);
+        let signature = testpki::sign(&self.keyless, &pae);
+        let body = testpki::dsse_body(&payload, &signature, &self.leaf);
+        let entry = self.pki.entry(&body, "dsse", T0 + 60);
+        testpki::dsse_bundle(&self.leaf, entry, payload_type, &payload, &signature)
+            .to_string()
+            .into_bytes()
+    }
+
     /// A v0.3 bundle: a keyless message signature over the image manifest.
     fn bundle(&self, manifest_digest: &str) -> Vec<u8> {
         let hex = manifest_digest.trim_start_matches("sha256:");
@@ -134,8 +170,102 @@ fn policy(registry: &str, key_pem: &str) -> String {
          \x20 - image: {registry}/sandbox/*\n\
          \x20   skip: true\n\
          \x20 - image: {registry}/denied/*\n\
-         \x20   deny: true\n"
+         \x20   deny: true\n\
+         \x20 # sigward's extension: attestations the image must also carry.\n\
+         \x20 - image: {registry}/attested/*\n\
+         \x20   keyless:\n\
+         \x20     issuer: {ISSUER}\n\
+         \x20     subject: {SUBJECT}\n\
+         \x20   attestations:\n\
+         \x20     - predicateType: slsaprovenance1\n\
+         \x20       require:\n\
+         \x20         - path: runDetails.builder.id\n\
+         \x20           equals: {BUILDER}\n\
+         \x20         - path: buildDefinition.externalParameters.source\n\
+         \x20           regex: ^git\\+https://github\\.com/demo/\n\
+         \x20     - predicateType: spdxjson\n\
+         \x20     - predicateType: cyclonedx\n\
+         \x20     - predicateType: vuln\n\
+         \x20       deny:\n\
+         \x20         - path: scanner.result[*].severity\n\
+         \x20           oneOf: [CRITICAL]\n"
     )
+}
+
+/// The builder the demo's provenance names, and the policy requires.
+pub const BUILDER: &str = "https://github.com/demo/builder";
+
+/// The packages of the demo's SBOMs, one per ecosystem `affected` compares
+/// versions in: (purl, name, version).
+pub const PACKAGES: [(&str, &str, &str); 5] = [
+    ("pkg:npm/lodash@4.17.20", "lodash", "4.17.20"),
+    ("pkg:pypi/requests@2.31.0", "requests", "2.31.0"),
+    (
+        "pkg:golang/golang.org/x/net@v0.17.0",
+        "golang.org/x/net",
+        "v0.17.0",
+    ),
+    ("pkg:cargo/time@0.1.43", "time", "0.1.43"),
+    (
+        "pkg:deb/debian/openssl@3.0.11-1~deb12u2",
+        "openssl",
+        "3.0.11-1~deb12u2",
+    ),
+];
+
+/// An SPDX 2.3 document of [`PACKAGES`].
+pub fn spdx(name: &str) -> serde_json::Value {
+    let packages: Vec<serde_json::Value> = PACKAGES
+        .iter()
+        .enumerate()
+        .map(|(i, (purl, name, version))| serde_json::json!({
+            "name": name, "SPDXID": format!("SPDXRef-Package-{i}"), "versionInfo": version,
+            "downloadLocation": "NOASSERTION",
+            "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}]
+        }))
+        .collect();
+    serde_json::json!({
+        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "name": name, "documentNamespace": format!("https://demo.test/spdx/{name}"),
+        "creationInfo": {"created": "2023-11-14T22:13:20Z", "creators": ["Tool: sigward-demo"]},
+        "packages": packages,
+    })
+}
+
+/// A CycloneDX 1.5 BOM of [`PACKAGES`].
+pub fn cyclonedx() -> serde_json::Value {
+    let components: Vec<serde_json::Value> = PACKAGES
+        .iter()
+        .map(|(purl, name, version)| {
+            serde_json::json!({
+                "type": "library", "name": name, "version": version, "purl": purl, "bom-ref": purl
+            })
+        })
+        .collect();
+    serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components})
+}
+
+fn provenance(builder: &str) -> serde_json::Value {
+    serde_json::json!({
+        "buildDefinition": {
+            "buildType": "https://demo.test/build/v1",
+            "externalParameters": {"source": "git+https://github.com/demo/app@refs/heads/main"},
+        },
+        "runDetails": {"builder": {"id": builder}},
+    })
+}
+
+fn scan(severities: &[&str]) -> serde_json::Value {
+    let result: Vec<serde_json::Value> = severities
+        .iter()
+        .enumerate()
+        .map(|(i, s)| serde_json::json!({"id": format!("DEMO-{i}"), "severity": s}))
+        .collect();
+    serde_json::json!({
+        "invocation": {"uri": "https://demo.test/scan"},
+        "scanner": {"uri": "https://demo.test/scanner", "version": "1.0", "result": result},
+        "metadata": {"scanStartedOn": "2023-11-14T22:13:20Z", "scanFinishedOn": "2023-11-14T22:14:20Z"},
+    })
 }
 
 /// Writes the world's images under `registry` (`host[:port]`) into `sink`.
@@ -155,6 +285,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
             verified,
             message: message.to_owned(),
             about,
+            attested: image.contains("/attested/"),
         });
     };
 
@@ -283,6 +414,112 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         false,
         "no signatures found",
         "tag moved to an unsigned image after signing",
+    );
+
+    // Attested images: a signature referrer, and attestation referrers
+    // annotated with their predicate type, as cosign v3 attaches them.
+    let slsa = "https://slsa.dev/provenance/v1";
+    let spdx_type = "https://spdx.dev/Document";
+    let cdx_type = "https://cyclonedx.org/bom";
+    let vuln = "https://cosign.sigstore.dev/attestation/vuln/v1";
+    let attested = |sink: &mut dyn Sink,
+                    path: &str,
+                    sign: bool,
+                    predicates: Vec<(&str, serde_json::Value)>| {
+        let (name, r, d) = image(sink, path, path)?;
+        let mut referrers = Vec::new();
+        if sign {
+            referrers.push(publish::bundle_referrer(
+                sink,
+                &r,
+                &d,
+                &s.bundle(&d.digest),
+            )?);
+        }
+        for (predicate_type, predicate) in predicates {
+            let bundle = s.attestation(r.repository(), &d.digest, predicate_type, predicate);
+            referrers.push(publish::annotated_referrer(
+                sink,
+                &r,
+                &d,
+                &bundle,
+                Some(predicate_type),
+            )?);
+        }
+        publish::referrers_index(sink, &r, &d.digest, &referrers)?;
+        Ok::<String, FetchError>(name)
+    };
+    let all = |builder: &str, severities: &[&str], repo: &str| {
+        vec![
+            (slsa, provenance(builder)),
+            (spdx_type, spdx(repo)),
+            (cdx_type, cyclonedx()),
+            (vuln, scan(severities)),
+        ]
+    };
+    let name = attested(
+        sink,
+        "attested/app:v1",
+        true,
+        all(BUILDER, &["LOW", "MEDIUM"], "app"),
+    )?;
+    case(
+        &name,
+        true,
+        true,
+        "verified via bundle referrer with digest",
+        "signed, with SLSA provenance, SPDX and CycloneDX SBOMs and a clean scan",
+    );
+    let name = attested(
+        sink,
+        "attested/vulnerable:v1",
+        true,
+        all(BUILDER, &["LOW", "CRITICAL"], "vulnerable"),
+    )?;
+    case(
+        &name,
+        false,
+        true,
+        "attestation[3] (https://cosign.sigstore.dev/attestation/vuln/v1): attestation 4: deny scanner.result[*].severity is one of [\"CRITICAL\"]: found \"CRITICAL\"",
+        "signed and attested, but the scan reports a CRITICAL finding",
+    );
+    let name = attested(
+        sink,
+        "attested/elsewhere:v1",
+        true,
+        all("https://ci.example/untrusted", &[], "elsewhere"),
+    )?;
+    case(
+        &name,
+        false,
+        true,
+        &format!(
+            "require runDetails.builder.id equals \"{BUILDER}\": found \"https://ci.example/untrusted\""
+        ),
+        "provenance from another builder",
+    );
+    let mut without_provenance = all(BUILDER, &[], "unproven");
+    without_provenance.remove(0);
+    let name = attested(sink, "attested/unproven:v1", true, without_provenance)?;
+    case(
+        &name,
+        false,
+        true,
+        "attestation[0] (https://slsa.dev/provenance/v1): none of the attestations found is of this type",
+        "SBOMs and a scan, but no provenance",
+    );
+    let name = attested(
+        sink,
+        "attested/attestation-only:v1",
+        false,
+        all(BUILDER, &[], "attestation-only"),
+    )?;
+    case(
+        &name,
+        false,
+        false,
+        "no signatures found",
+        "attestations alone: never counted as a signature",
     );
 
     let key_pem = testpki::pem("PUBLIC KEY", &testpki::spki(&s.key));

@@ -261,6 +261,33 @@ pub fn decide(
     };
     trace.extend(found.trace);
 
+    // Attestations, only for a rule that requires some (sigward's extension).
+    let wants_attestations = match session.attestation_types(rule) {
+        Ok(types) => !types.is_empty(),
+        Err(e) => {
+            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
+            return Ok(answer);
+        }
+    };
+    let mut attestations = Vec::new();
+    if wants_attestations {
+        let started = Instant::now();
+        let found = discover::attestations(inputs.store()?, &reference, &digest);
+        answer.fetch += started.elapsed();
+        match found {
+            Ok(found) => {
+                trace.extend(found.trace);
+                attestations = found.signatures;
+            }
+            Err(failed) => {
+                trace.extend(failed.trace);
+                let message = format!("{}: {}", failed.check, failed.error);
+                answer.decision = Ok(refused(matched.rule, digested, message, trace));
+                return Ok(answer);
+            }
+        }
+    }
+
     let started = Instant::now();
     let root = match inputs.root(session) {
         Ok(root) => root,
@@ -272,7 +299,17 @@ pub fn decide(
         }
         Err(e) => return Err(e),
     };
-    let verified = session.verify(&digested, &found.signatures, root);
+    let verified = if wants_attestations {
+        session.verify_attested(
+            &digested,
+            &found.signatures,
+            &attestations,
+            root,
+            crate::tuf::now(),
+        )
+    } else {
+        session.verify(&digested, &found.signatures, root)
+    };
     answer.component += started.elapsed();
     let verified = match verified {
         Ok(verified) => verified,

@@ -480,4 +480,36 @@ impl PolicySession {
                 .call_verify(store, policy, image, signatures, root.0)
         })
     }
+
+    /// The predicate types of the attestations rule `rule` requires.
+    pub fn attestation_types(&mut self, rule: u32) -> Result<Vec<String>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_attestation_types(store, policy, rule)
+        })
+    }
+
+    /// [`PolicySession::verify`], then the attestations the rule requires,
+    /// judged at `now` (seconds since the epoch).
+    pub fn verify_attested(
+        &mut self,
+        image: &str,
+        signatures: &[Signature],
+        attestations: &[Signature],
+        root: &TrustedRootHandle,
+        now: i64,
+    ) -> Result<Result<Decision, VerifyError>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine().policy().call_verify_attested(
+                store,
+                policy,
+                image,
+                signatures,
+                attestations,
+                root.0,
+                now,
+            )
+        })
+    }
 }

@@ -109,7 +109,10 @@ fn demo_lines(scratch: &Path) -> Vec<Value> {
     let world = sigward_demo::fill(&mut layout, "registry.demo.test").unwrap_or_else(|e| fail(e));
     let root = json!({"base64": B64.encode(&world.trusted_root)});
     let mut lines = Vec::new();
-    for case in &world.cases {
+    // Attested images need `verify-attested`, which the vectors do not
+    // cover yet: their decisions are tested in tests/attestations.rs and
+    // end to end.
+    for case in world.cases.iter().filter(|c| !c.attested) {
         let name = case.image.replace(['/', ':'], "-");
         let reference: Reference = case.image.parse().unwrap_or_else(|e| fail(e));
         // Images nothing is fetched for (skip, deny, no rule, or never

@@ -175,6 +175,34 @@ impl GuestPolicy for Policy {
             .map(decision)
             .map_err(verify_error)
     }
+
+    fn attestation_types(&self, rule: u32) -> Vec<String> {
+        self.0
+            .rule(rule as usize)
+            .map(|r| {
+                r.attestations
+                    .iter()
+                    .map(|a| a.predicate_type.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn verify_attested(
+        &self,
+        image: String,
+        signatures: Vec<wit::Signature>,
+        attestations: Vec<wit::Signature>,
+        root: TrustedRootBorrow<'_>,
+        now: i64,
+    ) -> Result<wit::Decision, wit::VerifyError> {
+        let signatures: Vec<Signature> = signatures.into_iter().map(signature).collect();
+        let attestations: Vec<Signature> = attestations.into_iter().map(signature).collect();
+        let root = &root.get::<TrustedRoot>().0;
+        verify::verify_attested(&self.0, &image, &signatures, &attestations, root, Some(now))
+            .map(decision)
+            .map_err(verify_error)
+    }
 }
 
 fn saturate(n: usize) -> u32 {

@@ -67,7 +67,7 @@ pub fn signatures(store: &mut dyn Store, image: &Reference, digest: &str) -> Res
     if step(
         &mut found,
         "fetch.referrers",
-        referrer_bundles(store, &subject),
+        referrer_bundles(store, &subject, Kind::Signatures),
     )? {
         return Ok(found);
     }
@@ -76,7 +76,11 @@ pub fn signatures(store: &mut dyn Store, image: &Reference, digest: &str) -> Res
         return Ok(found);
     }
     let tag = with_tag(image, &digest_tag(digest, ".sig"));
-    step(&mut found, "fetch.legacy-tag", legacy_layers(store, &tag))?;
+    step(
+        &mut found,
+        "fetch.legacy-tag",
+        legacy_layers(store, &tag, SIMPLE_SIGNING),
+    )?;
     Ok(found)
 }
 
@@ -92,11 +96,107 @@ fn is_bundle(media_type: Option<&str>) -> bool {
     media_type.is_some_and(|t| t.starts_with(BUNDLE_MEDIA_TYPE_PREFIX))
 }
 
+/// Which bundles a search is for. The referrer's `predicateType`
+/// annotation (unsigned) only narrows the search; the component tells
+/// signatures from attestations by their signed content.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Signatures,
+    Attestations,
+}
+
+/// The annotation cosign puts on a bundle referrer: the statement's
+/// predicate type, or cosign's signature predicate.
+const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+const SIGNATURE_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// The media type of a legacy `.att` layer: a DSSE envelope.
+const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
+
+fn wanted(kind: Kind, descriptor: &Descriptor) -> bool {
+    let predicate = descriptor.annotations.get(PREDICATE_TYPE_ANNOTATION);
+    match kind {
+        Kind::Signatures => predicate.is_none_or(|p| p == SIGNATURE_PREDICATE),
+        Kind::Attestations => predicate.is_none_or(|p| p != SIGNATURE_PREDICATE),
+    }
+}
+
+/// What one source gave: its bundles or layers, or none.
+type Searched = Result<Option<Vec<Signature>>, FetchError>;
+
+/// Finds the attestations of `image` at `digest`: every bundle referrer not
+/// annotated as a signature, the bundles of the `sha256-<hex>` tag and the
+/// DSSE layers of the legacy `sha256-<hex>.att` tag, together. A source
+/// that is missing has none; any other failure refuses the image.
+pub fn attestations(
+    store: &mut dyn Store,
+    image: &Reference,
+    digest: &str,
+) -> Result<Found, Failed> {
+    let mut found = Found::default();
+    let subject = with_digest(image, digest);
+    let tag = with_tag(image, &digest_tag(digest, ""));
+    let legacy = with_tag(image, &digest_tag(digest, ".att"));
+    let sources: [(&'static str, Searched); 3] = [
+        (
+            "fetch.attestation-referrers",
+            referrer_bundles(store, &subject, Kind::Attestations),
+        ),
+        ("fetch.attestation-tag", tag_bundles(store, &tag)),
+        (
+            "fetch.legacy-attestations",
+            legacy_layers(store, &legacy, DSSE_ENVELOPE),
+        ),
+    ];
+    for (check, result) in sources {
+        match result {
+            Ok(Some(list)) if !list.is_empty() => {
+                found.trace.push(passed(
+                    check,
+                    format!("{} bundle(s) or layer(s) found", list.len()),
+                ));
+                found.signatures.extend(list);
+            }
+            Ok(_) | Err(FetchError::NotFound(_)) => found.trace.push(Check {
+                name: check.to_owned(),
+                outcome: Outcome::Skipped,
+                detail: "none found".to_owned(),
+            }),
+            Err(error) => {
+                let mut trace = std::mem::take(&mut found.trace);
+                trace.push(Check {
+                    name: check.to_owned(),
+                    outcome: Outcome::Failed,
+                    detail: error.to_string(),
+                });
+                return Err(Failed {
+                    check,
+                    error,
+                    trace,
+                });
+            }
+        }
+    }
+    if found.signatures.len() > limits::SIGNATURES {
+        let count = found.signatures.len();
+        return Err(Failed {
+            check: "fetch.attestations",
+            error: FetchError::TooMany {
+                what: "attestations".to_owned(),
+                count,
+                max: limits::SIGNATURES,
+            },
+            trace: found.trace,
+        });
+    }
+    Ok(found)
+}
+
 /// Referrers with a bundle artifact type, each a manifest with the bundle
 /// as its layer. Without a referrers API, the referrers tag's index is read.
 fn referrer_bundles(
     store: &mut dyn Store,
     subject: &Reference,
+    kind: Kind,
 ) -> Result<Option<Vec<Signature>>, FetchError> {
     let digest = subject.digest().unwrap_or_default().to_owned();
     let referrers = match store.referrers(subject)? {
@@ -118,7 +218,7 @@ fn referrer_bundles(
     };
     let bundles: Vec<&Descriptor> = referrers
         .iter()
-        .filter(|d| is_bundle(d.artifact_type.as_deref()))
+        .filter(|d| is_bundle(d.artifact_type.as_deref()) && wanted(kind, d))
         .collect();
     if bundles.len() > limits::SIGNATURES {
         return Err(FetchError::TooMany {
@@ -181,19 +281,26 @@ fn tag_bundles(
     Ok(Some(out))
 }
 
-/// The legacy tag: one simple-signing layer per signature; other layers are
-/// attachments, not signatures.
+/// A legacy tag: one layer of `media_type` per signature (simple-signing
+/// on `.sig`) or attestation (DSSE envelopes on `.att`); other layers are
+/// attachments.
 fn legacy_layers(
     store: &mut dyn Store,
     tag: &Reference,
+    media_type: &str,
 ) -> Result<Option<Vec<Signature>>, FetchError> {
     let (bytes, _) = store.manifest(tag)?;
-    let manifest = Manifest::parse(&bytes, "the signature tag's manifest")?;
+    let what = if media_type == SIMPLE_SIGNING {
+        "the signature tag's manifest"
+    } else {
+        "the attestation tag's manifest"
+    };
+    let manifest = Manifest::parse(&bytes, what)?;
     let mut out = Vec::new();
     for layer in manifest
         .layers
         .iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING)
+        .filter(|l| l.media_type == media_type)
     {
         let payload = store.blob(tag, layer, limits::BLOB_BYTES)?;
         out.push(Signature::Legacy(LegacySignature {

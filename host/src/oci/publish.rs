@@ -172,6 +172,23 @@ pub fn bundle_referrer(
     subject: &Descriptor,
     bundle: &[u8],
 ) -> Result<Descriptor, FetchError> {
+    annotated_referrer(sink, image, subject, bundle, None)
+}
+
+/// [`bundle_referrer`] with cosign's `dev.sigstore.bundle.predicateType`
+/// annotation on the manifest and the returned descriptor: the statement's
+/// predicate type for an attestation.
+pub fn annotated_referrer(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &Descriptor,
+    bundle: &[u8],
+    predicate_type: Option<&str>,
+) -> Result<Descriptor, FetchError> {
+    let annotations: BTreeMap<String, String> = predicate_type
+        .map(|p| ("dev.sigstore.bundle.predicateType".to_owned(), p.to_owned()))
+        .into_iter()
+        .collect();
     debug_assert!(BUNDLE_V03.starts_with(BUNDLE_MEDIA_TYPE_PREFIX));
     let config = blob(sink, image, EMPTY_MEDIA_TYPE, EMPTY)?;
     let layer = blob(sink, image, BUNDLE_V03, bundle)?;
@@ -187,10 +204,13 @@ pub fn bundle_referrer(
             size: subject.size,
             ..Descriptor::default()
         }),
+        annotations: annotations.clone(),
         ..Manifest::default()
     };
     let untagged = super::with_digest(image, &super::sha256_digest(&encode(&m)?));
-    manifest(sink, &untagged, &m)
+    let mut descriptor = manifest(sink, &untagged, &m)?;
+    descriptor.annotations = annotations;
+    Ok(descriptor)
 }
 
 /// The referrers tag (`sha256-<hex>`) of `subject`: an index of its

@@ -69,6 +69,12 @@ pub enum PolicyError {
         max: usize,
     },
     InvalidPublicKey(KeyError),
+    /// `attestations` on a skip or deny rule (sigward's extension).
+    AttestationsWithoutVerifier,
+    /// Neither a full predicate type URI nor one of cosign's short names.
+    UnknownPredicateType(String),
+    /// A condition's path, test or `maxAge` that cannot be used.
+    InvalidCondition(String),
 }
 
 impl fmt::Display for PolicyError {
@@ -112,6 +118,20 @@ impl fmt::Display for PolicyError {
                 "the policy's regular expressions compile to more than {max} bytes together; this one and the rest are not compiled"
             ),
             Self::InvalidPublicKey(e) => write!(f, "{e}"),
+            Self::AttestationsWithoutVerifier => write!(
+                f,
+                "attestations need a verify rule (keyless or publicKey), not skip or deny"
+            ),
+            Self::UnknownPredicateType(name) => write!(
+                f,
+                "predicate type {name:?} is neither a URI nor one of {}",
+                super::attestation::SHORT_NAMES
+                    .iter()
+                    .map(|(short, _)| *short)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::InvalidCondition(e) => write!(f, "{e}"),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::attestation::{self, AttestationSigner, Condition, Requirement, Test};
 use super::diagnostic::{Diagnostic, PolicyError};
 use super::{KeyVerifier, KeylessIdentity, Rule, RuleKind, SubjectRegex};
 use crate::glob::Glob;
@@ -108,7 +109,14 @@ fn parse_rule(
     let deny = rule.boolean("deny").unwrap_or(false);
     let keyless = rule.object("keyless");
     let public_key = rule.object("publicKey");
-    rule.reject_unknown(&["image", "skip", "deny", "keyless", "publicKey"]);
+    rule.reject_unknown(&[
+        "image",
+        "skip",
+        "deny",
+        "keyless",
+        "publicKey",
+        "attestations",
+    ]);
 
     match image.as_deref() {
         None | Some("") => rule.error("image", PolicyError::EmptyImage),
@@ -134,8 +142,21 @@ fn parse_rule(
     if keyless.is_some() && public_key.is_some() {
         rule.error("publicKey", PolicyError::BothVerifiers);
     }
-    let keyless = keyless.and_then(|map| parse_keyless(index, map, regexes, rule.errors));
-    let public_key = public_key.and_then(|map| parse_public_key(index, map, rule.errors));
+    let attestation_list = rule.array("attestations");
+    let keyless = keyless.and_then(|map| parse_keyless(index, "", map, regexes, rule.errors));
+    let public_key = public_key.and_then(|map| parse_public_key(index, "", map, rule.errors));
+    let attestations = match attestation_list {
+        Some(_) if skip || deny => {
+            rule.error("attestations", PolicyError::AttestationsWithoutVerifier);
+            Vec::new()
+        }
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| parse_attestation(index, i, entry, regexes, rule.errors))
+            .collect(),
+        None => Vec::new(),
+    };
 
     if errors.len() > before {
         return None;
@@ -150,16 +171,192 @@ fn parse_rule(
     Some(Rule {
         pattern: Glob::new(&normalize_pattern(&image.unwrap_or_default())),
         kind,
+        attestations,
+    })
+}
+
+/// One entry of a rule's `attestations` (sigward's extension).
+fn parse_attestation(
+    index: usize,
+    position: usize,
+    value: &Value,
+    regexes: &mut RegexBudget,
+    errors: &mut Errors,
+) -> Option<Requirement> {
+    let prefix = format!("attestations[{position}].");
+    let Value::Object(map) = value else {
+        errors.push(Diagnostic {
+            rule: Some(index),
+            field: format!("attestations[{position}]"),
+            kind: PolicyError::WrongType {
+                expected: "a mapping",
+                found: type_name(value),
+            },
+        });
+        return None;
+    };
+    let before = errors.len();
+    let mut fields = Fields::new(map, Some(index), prefix.clone(), errors);
+    let name = fields.string("predicateType");
+    let keyless = fields.object("keyless");
+    let public_key = fields.object("publicKey");
+    let require = fields.array("require");
+    let deny = fields.array("deny");
+    let max_age = fields.string("maxAge");
+    fields.reject_unknown(&[
+        "predicateType",
+        "keyless",
+        "publicKey",
+        "require",
+        "deny",
+        "maxAge",
+    ]);
+    let predicate_type = match name.as_deref() {
+        None => {
+            fields.error("predicateType", PolicyError::Missing);
+            None
+        }
+        Some(name) => {
+            let uri = attestation::predicate_type(name).map(str::to_owned);
+            if uri.is_none() {
+                fields.error(
+                    "predicateType",
+                    PolicyError::UnknownPredicateType(name.to_owned()),
+                );
+            }
+            uri
+        }
+    };
+    if keyless.is_some() && public_key.is_some() {
+        fields.error("publicKey", PolicyError::BothVerifiers);
+    }
+    let max_age = max_age.and_then(|text| match attestation::parse_duration(&text) {
+        Ok(seconds) => Some(seconds),
+        Err(e) => {
+            fields.error("maxAge", PolicyError::InvalidCondition(e));
+            None
+        }
+    });
+    let signer = match (keyless, public_key) {
+        (Some(map), _) => parse_keyless(index, &prefix, map, regexes, fields.errors)
+            .map(AttestationSigner::Keyless),
+        (_, Some(map)) => {
+            parse_public_key(index, &prefix, map, fields.errors).map(AttestationSigner::PublicKey)
+        }
+        _ => None,
+    };
+    let mut conditions = |list: Option<&Vec<Value>>, field: &str| -> Vec<Condition> {
+        list.map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                parse_condition(
+                    index,
+                    &format!("{prefix}{field}[{i}]"),
+                    entry,
+                    regexes,
+                    fields.errors,
+                )
+            })
+            .collect()
+    };
+    let require = conditions(require, "require");
+    let deny = conditions(deny, "deny");
+    if errors.len() > before {
+        return None;
+    }
+    Some(Requirement {
+        predicate_type: predicate_type?,
+        signer,
+        require,
+        deny,
+        max_age,
+    })
+}
+
+/// `{path, equals | regex | oneOf}`: exactly one test.
+fn parse_condition(
+    index: usize,
+    at: &str,
+    value: &Value,
+    regexes: &mut RegexBudget,
+    errors: &mut Errors,
+) -> Option<Condition> {
+    let Value::Object(map) = value else {
+        errors.push(Diagnostic {
+            rule: Some(index),
+            field: at.to_owned(),
+            kind: PolicyError::WrongType {
+                expected: "a mapping",
+                found: type_name(value),
+            },
+        });
+        return None;
+    };
+    let mut fields = Fields::new(map, Some(index), format!("{at}."), errors);
+    let path = fields.string("path");
+    let regex = fields.string("regex");
+    let one_of = fields.array("oneOf");
+    fields.reject_unknown(&["path", "equals", "regex", "oneOf"]);
+    let equals = map.get("equals").filter(|v| !v.is_null());
+    let path = match path.as_deref().map(attestation::Path::parse) {
+        None => {
+            fields.error("path", PolicyError::Missing);
+            None
+        }
+        Some(Err(e)) => {
+            fields.error("path", PolicyError::InvalidCondition(e));
+            None
+        }
+        Some(Ok(path)) => Some(path),
+    };
+    let scalar = |v: &Value| !v.is_array() && !v.is_object();
+    let test = match (equals, regex, one_of) {
+        (Some(v), None, None) if scalar(v) => Some(Test::Equals(v.clone())),
+        (None, Some(source), None) => match regexes.compile(&source) {
+            Ok(regex) => Some(Test::Regex(SubjectRegex { source, regex })),
+            Err(RegexRefusal::Invalid(e)) => {
+                fields.error("regex", PolicyError::InvalidRegex(e));
+                None
+            }
+            Err(RegexRefusal::OverBudget { .. }) => {
+                fields.error(
+                    "regex",
+                    PolicyError::RegexBudget {
+                        max: limits::REGEX_TOTAL_BYTES,
+                    },
+                );
+                None
+            }
+        },
+        (None, None, Some(list)) if !list.is_empty() && list.iter().all(scalar) => {
+            Some(Test::OneOf(list.clone()))
+        }
+        _ => {
+            fields.error(
+                "path",
+                PolicyError::InvalidCondition(
+                    "a condition needs exactly one of `equals` (a scalar), `regex` or `oneOf` (a non-empty list of scalars)"
+                        .to_owned(),
+                ),
+            );
+            None
+        }
+    };
+    Some(Condition {
+        path: path?,
+        test: test?,
     })
 }
 
 fn parse_keyless(
     index: usize,
+    prefix: &str,
     map: &Map<String, Value>,
     regexes: &mut RegexBudget,
     errors: &mut Errors,
 ) -> Option<KeylessIdentity> {
-    let mut keyless = Fields::new(map, Some(index), "keyless.", errors);
+    let mut keyless = Fields::new(map, Some(index), format!("{prefix}keyless."), errors);
     let issuer = keyless.string("issuer").filter(|s| !s.is_empty());
     let subject = keyless.string("subject").filter(|s| !s.is_empty());
     let regex_source = keyless.string("subjectRegex").filter(|s| !s.is_empty());
@@ -252,10 +449,11 @@ impl RegexBudget {
 
 fn parse_public_key(
     index: usize,
+    prefix: &str,
     map: &Map<String, Value>,
     errors: &mut Errors,
 ) -> Option<KeyVerifier> {
-    let mut fields = Fields::new(map, Some(index), "publicKey.", errors);
+    let mut fields = Fields::new(map, Some(index), format!("{prefix}publicKey."), errors);
     let pem = fields
         .string("certificate")
         .filter(|s| !s.trim().is_empty());
@@ -285,7 +483,7 @@ fn normalize_pattern(pattern: &str) -> String {
 struct Fields<'a, 'e> {
     map: &'a Map<String, Value>,
     rule: Option<usize>,
-    prefix: &'static str,
+    prefix: String,
     errors: &'e mut Errors,
 }
 
@@ -293,13 +491,13 @@ impl<'a, 'e> Fields<'a, 'e> {
     fn new(
         map: &'a Map<String, Value>,
         rule: Option<usize>,
-        prefix: &'static str,
+        prefix: impl Into<String>,
         errors: &'e mut Errors,
     ) -> Self {
         Self {
             map,
             rule,
-            prefix,
+            prefix: prefix.into(),
             errors,
         }
     }

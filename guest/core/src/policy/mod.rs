@@ -1,6 +1,7 @@
 //! The Talos `ImageVerificationConfig` policy: rules matched top-down by image
 //! pattern, the first match wins.
 
+pub mod attestation;
 mod diagnostic;
 mod document;
 mod lint;
@@ -35,6 +36,8 @@ pub struct Rule {
     /// The pattern, with Docker Hub host aliases normalized to `docker.io`.
     pub pattern: Glob,
     pub kind: RuleKind,
+    /// The attestations a verify rule also requires (sigward's extension).
+    pub attestations: Vec<attestation::Requirement>,
 }
 
 #[derive(Clone, Debug)]

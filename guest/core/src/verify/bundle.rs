@@ -131,6 +131,19 @@ pub fn verify_with(
     thresholds: Thresholds,
     trace: &mut Vec<Check>,
 ) -> Result<(), Failure> {
+    verify_signing_times(bundle, artifact, signer, root, thresholds, trace).map(|_| ())
+}
+
+/// [`verify_with`], returning the verified signing times (log integrated
+/// times and RFC 3161 times; empty for a key bundle that needs none).
+pub fn verify_signing_times(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: Signer<'_>,
+    root: &TrustedRoot,
+    thresholds: Thresholds,
+    trace: &mut Vec<Check>,
+) -> Result<Vec<i64>, Failure> {
     let mut pass =
         |name: &str, detail: String| trace.push(Check::new(name, Outcome::Passed, detail));
 
@@ -330,7 +343,7 @@ pub fn verify_with(
             );
         }
     }
-    Ok(())
+    Ok(times)
 }
 
 /// The artifact's digest under `algorithm`, if what was given allows it.

@@ -1,6 +1,8 @@
 //! The verify operation: from a policy, a digested image and the signatures a
 //! host fetched for it, to a decision.
 
+pub mod attestation;
+pub mod attestations;
 pub mod bundle;
 pub mod legacy;
 
@@ -69,12 +71,27 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Decides on one image. Skip, deny and no match need no signatures; a verify
-/// rule needs the image pinned by digest.
+/// rule needs the image pinned by digest. A rule that requires attestations
+/// is refused here: see [`verify_attested`].
 pub fn verify(
     policy: &Policy,
     image: &str,
     signatures: &[Signature],
     root: &TrustedRoot,
+) -> Result<Decision, VerifyError> {
+    verify_attested(policy, image, signatures, &[], root, None)
+}
+
+/// [`verify`], and then, when the matched rule requires attestations, each
+/// of them from `attestations` (found as signatures are, and told apart by
+/// their content), at `now` (seconds since the epoch) for `maxAge`.
+pub fn verify_attested(
+    policy: &Policy,
+    image: &str,
+    signatures: &[Signature],
+    attestations: &[Signature],
+    root: &TrustedRoot,
+    now: Option<i64>,
 ) -> Result<Decision, VerifyError> {
     let matched = policy
         .match_image(image)
@@ -107,14 +124,17 @@ pub fn verify(
         });
     }
     debug_assert_eq!(matched.action, Action::Verify);
-    if signatures.len() > limits::SIGNATURES {
-        return Err(VerifyError::LimitExceeded {
-            what: "signatures",
-            count: signatures.len(),
-            max: limits::SIGNATURES,
-        });
+    for (what, list) in [("signatures", signatures), ("attestations", attestations)] {
+        if list.len() > limits::SIGNATURES {
+            return Err(VerifyError::LimitExceeded {
+                what,
+                count: list.len(),
+                max: limits::SIGNATURES,
+            });
+        }
     }
-    let signer = match matched.rule.and_then(|i| policy.rule(i)).map(|r| &r.kind) {
+    let rule = matched.rule.and_then(|i| policy.rule(i));
+    let signer = match rule.map(|r| &r.kind) {
         Some(RuleKind::Keyless(identity)) => bundle::Signer::Keyless(identity),
         Some(RuleKind::PublicKey(key)) => bundle::Signer::Key(&key.key, bundle::KeyLog::IfPresent),
         _ => {
@@ -123,6 +143,7 @@ pub fn verify(
             ));
         }
     };
+    let requirements = rule.map_or(&[][..], |r| r.attestations.as_slice());
     let digested = match matched.reference.digest() {
         Some(digest) => matched.reference.with_digest(digest.clone()),
         None => {
@@ -173,13 +194,11 @@ pub fn verify(
                     message: format!("referrer manifest digest: {e}"),
                 })
                 .and_then(|digest| {
-                    let artifact = bundle::Artifact::Digest(artifact);
-                    bundle::verify_json(bundle, artifact, signer, root, &mut trace)
+                    signature_bundle(bundle, artifact, signer, root, &mut trace)
                         .map(|()| format!("verified via bundle referrer with digest {digest}"))
                 }),
             Signature::TagBundle(bundle) => {
-                let artifact = bundle::Artifact::Digest(artifact);
-                bundle::verify_json(bundle, artifact, signer, root, &mut trace)
+                signature_bundle(bundle, artifact, signer, root, &mut trace)
                     .map(|()| "verified via bundle".to_owned())
             }
             Signature::Legacy {
@@ -201,9 +220,25 @@ pub fn verify(
         }));
         match result {
             Ok(success) => {
-                decision.allowed = true;
                 decision.verified = true;
-                decision.message = success;
+                let checked = attestations::check(
+                    requirements,
+                    attestations,
+                    artifact,
+                    signer,
+                    root,
+                    now,
+                    &mut decision.trace,
+                );
+                match checked {
+                    Ok(()) => {
+                        decision.allowed = true;
+                        decision.message = success;
+                    }
+                    Err(unmet) => {
+                        decision.message = format!("image verification failed: {unmet}");
+                    }
+                }
                 return Ok(decision);
             }
             Err(failure) => {
@@ -221,4 +256,32 @@ pub fn verify(
     }
     decision.message = format!("image verification failed: {}", reasons.join("; "));
     Ok(decision)
+}
+
+/// A bundle offered as a signature: parsed, told apart from an attestation,
+/// then verified over the image digest.
+fn signature_bundle(
+    json: &[u8],
+    digest: [u8; 32],
+    signer: bundle::Signer<'_>,
+    root: &TrustedRoot,
+    trace: &mut Vec<Check>,
+) -> Result<(), bundle::Failure> {
+    let parsed = crate::bundle::Bundle::parse(json).map_err(|e| bundle::Failure {
+        check: "bundle",
+        message: e.to_string(),
+    })?;
+    trace.push(Check::new(
+        "bundle",
+        Outcome::Passed,
+        format!("{:?} bundle parsed", parsed.version),
+    ));
+    attestation::is_signature(&parsed)?;
+    bundle::verify(
+        &parsed,
+        bundle::Artifact::Digest(digest),
+        signer,
+        root,
+        trace,
+    )
 }

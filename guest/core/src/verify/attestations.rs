@@ -1,0 +1,184 @@
+//! The attestations a verify rule requires (sigward's extension): for each
+//! entry, one offered attestation of its predicate type, signed by its
+//! signer (the rule's unless it names one), naming the image, recent enough
+//! for `maxAge`, whose predicate meets its conditions. Every entry must be
+//! met; the first that is not refuses the image, with the reason.
+
+use super::Signature;
+use super::attestation::{self, Attested};
+use super::bundle::{Failure, KeyLog, Signer};
+use crate::decision::{Check, Outcome};
+use crate::policy::attestation::{AttestationSigner, Requirement};
+use crate::trust_root::TrustedRoot;
+use crate::x509::chain::rfc3339;
+
+/// Why an entry found no attestation, the most telling reason kept: one
+/// about the predicate (conditions, age), over one about verifying an
+/// attestation of the type, over the types of the others.
+#[derive(Default)]
+struct Reason {
+    rank: u8,
+    text: Option<String>,
+}
+
+impl Reason {
+    fn offer(&mut self, rank: u8, text: String) {
+        if self.text.is_none() || rank > self.rank {
+            self.rank = rank;
+            self.text = Some(text);
+        }
+    }
+}
+
+/// Checks every requirement against the offered attestations.
+pub fn check(
+    requirements: &[Requirement],
+    offered: &[Signature],
+    digest: [u8; 32],
+    rule_signer: Signer<'_>,
+    root: &TrustedRoot,
+    now: Option<i64>,
+    trace: &mut Vec<Check>,
+) -> Result<(), String> {
+    // Attestations verified for the rule's own signer, each at most once.
+    let mut for_rule: Vec<Option<Verified>> = vec![None; offered.len()];
+    for (j, requirement) in requirements.iter().enumerate() {
+        let name = format!("attestation[{j}]");
+        let wanted = &requirement.predicate_type;
+        let mut reason = Reason::default();
+        // The predicate types of the attestations of other types.
+        let mut others: Vec<String> = Vec::new();
+        let mut met = None;
+        for (k, candidate) in offered.iter().enumerate() {
+            let json = match candidate {
+                Signature::ReferrerBundle { bundle, .. } | Signature::TagBundle(bundle) => bundle,
+                Signature::Legacy { .. } => {
+                    reason.offer(
+                        1,
+                        format!("attestation {k} is a legacy .att layer, which this version does not verify"),
+                    );
+                    continue;
+                }
+            };
+            // A signature, or an attestation of another type by its
+            // unverified statement: not verified, not a candidate.
+            if let Ok(parsed) = crate::bundle::Bundle::parse(json) {
+                if matches!(
+                    parsed.content,
+                    crate::bundle::Content::MessageSignature { .. }
+                ) {
+                    continue;
+                }
+                if let Some(found) = attestation::statement_type(&parsed)
+                    && found != *wanted
+                {
+                    others.push(found);
+                    continue;
+                }
+            }
+            let verified = match &requirement.signer {
+                None => for_rule[k]
+                    .get_or_insert_with(|| verify_one(json, digest, rule_signer, root))
+                    .clone(),
+                Some(AttestationSigner::Keyless(identity)) => {
+                    verify_one(json, digest, Signer::Keyless(identity), root)
+                }
+                Some(AttestationSigner::PublicKey(key)) => {
+                    verify_one(json, digest, Signer::Key(&key.key, KeyLog::IfPresent), root)
+                }
+            };
+            let (attested, checks) = match verified {
+                Ok(v) => v,
+                Err(failure) => {
+                    reason.offer(1, format!("attestation {k}: {failure}"));
+                    continue;
+                }
+            };
+            if attested.predicate_type != *wanted {
+                reason.offer(
+                    1,
+                    format!(
+                        "attestation {k} is of predicate type {:?}",
+                        attested.predicate_type
+                    ),
+                );
+                continue;
+            }
+            if let Some(max_age) = requirement.max_age {
+                let age = match (now, attested.signed_at) {
+                    (None, _) => {
+                        Err("maxAge needs the current time, and the host passed none".to_owned())
+                    }
+                    (_, None) => {
+                        Err("maxAge needs a verified signing time, and it has none".to_owned())
+                    }
+                    (Some(now), Some(at)) if now.saturating_sub(at) > max_age => Err(format!(
+                        "signed at {}, more than maxAge ({max_age} s) before {}",
+                        rfc3339(at),
+                        rfc3339(now)
+                    )),
+                    (Some(_), Some(at)) => Ok(at),
+                };
+                if let Err(e) = age {
+                    reason.offer(2, format!("attestation {k}: maxAge: {e}"));
+                    continue;
+                }
+            }
+            match requirement.check(&attested.predicate) {
+                Ok(held) => {
+                    met = Some((k, attested, checks, held));
+                    break;
+                }
+                Err(unmet) => reason.offer(2, format!("attestation {k}: {}", unmet.0)),
+            }
+        }
+        let Some((k, attested, checks, held)) = met else {
+            others.sort();
+            others.dedup();
+            let why = reason.text.unwrap_or_else(|| match others.as_slice() {
+                [] => "no attestations were found for the image".to_owned(),
+                types => format!(
+                    "none of the attestations found is of this type (found: {})",
+                    types.join(", ")
+                ),
+            });
+            trace.push(Check::new(
+                &name,
+                Outcome::Failed,
+                format!("{wanted}: {why}"),
+            ));
+            return Err(format!("{name} ({wanted}): {why}"));
+        };
+        trace.extend(checks.into_iter().map(|mut c| {
+            c.name = format!("{name}.{}", c.name);
+            c
+        }));
+        for line in held {
+            trace.push(Check::new(
+                &format!("{name}.condition"),
+                Outcome::Passed,
+                line,
+            ));
+        }
+        trace.push(Check::new(
+            &name,
+            Outcome::Passed,
+            format!(
+                "{wanted} from attestation {k}{}",
+                attested
+                    .signed_at
+                    .map(|t| format!(", signed at {}", rfc3339(t)))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An attestation verified (with the checks that held), or why not.
+type Verified = Result<(Attested, Vec<Check>), Failure>;
+
+fn verify_one(json: &[u8], digest: [u8; 32], signer: Signer<'_>, root: &TrustedRoot) -> Verified {
+    let mut checks = Vec::new();
+    attestation::verify(json, digest, signer, root, &mut checks).map(|a| (a, checks))
+}
