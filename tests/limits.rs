@@ -72,7 +72,8 @@ fn a_bundle_over_one_mebibyte_is_refused_before_parsing() {
     assert_eq!(
         err,
         BundleError::TooLarge {
-            bytes: 1024 * 1024 + 1
+            bytes: 1024 * 1024 + 1,
+            max: 1024 * 1024
         }
     );
 }

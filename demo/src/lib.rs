@@ -109,27 +109,19 @@ impl Signers {
         predicate_type: &str,
         predicate: serde_json::Value,
     ) -> Vec<u8> {
-        let statement = serde_json::json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{"name": name, "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
-            "predicateType": predicate_type,
-            "predicate": predicate,
-        });
-        let payload = statement.to_string().into_bytes();
-        let payload_type = "application/vnd.in-toto+json";
-        let mut pae = format!(
-            "DSSEv1 {} {payload_type} {} ",
-            payload_type.len(),
-            payload.len()
+        let hex = digest.trim_start_matches("sha256:");
+        testpki::attestation_bundle(
+            &self.pki,
+            &self.keyless,
+            &self.leaf,
+            name,
+            hex,
+            predicate_type,
+            predicate,
+            T0 + 60,
         )
-        .into_bytes();
-        pae.extend_from_slice(&payload);
-        let signature = testpki::sign(&self.keyless, &pae);
-        let body = testpki::dsse_body(&payload, &signature, &self.leaf);
-        let entry = self.pki.entry(&body, "dsse", T0 + 60);
-        testpki::dsse_bundle(&self.leaf, entry, payload_type, &payload, &signature)
-            .to_string()
-            .into_bytes()
+        .to_string()
+        .into_bytes()
     }
 
     /// A v0.3 bundle: a keyless message signature over the image manifest.

@@ -658,3 +658,38 @@ pub fn dsse_bundle(
         "dsseEnvelope": {"payload": B64.encode(payload), "payloadType": payload_type, "signatures": [{"sig": B64.encode(signature)}]}
     })
 }
+
+/// A keyless attestation: a v0.3 bundle whose DSSE envelope holds an in-toto
+/// statement about `name` at `digest` (64 hex digits) of `predicate_type`,
+/// signed by `key` under `leaf` and logged at `integrated_time`.
+#[allow(clippy::too_many_arguments)]
+pub fn attestation_bundle(
+    pki: &Pki,
+    key: &SigningKey,
+    leaf: &[u8],
+    name: &str,
+    digest: &str,
+    predicate_type: &str,
+    predicate: Value,
+    integrated_time: i64,
+) -> Value {
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": digest}}],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    });
+    let payload = statement.to_string().into_bytes();
+    let payload_type = "application/vnd.in-toto+json";
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(&payload);
+    let signature = sign(key, &pae);
+    let body = dsse_body(&payload, &signature, leaf);
+    let entry = pki.entry(&body, "dsse", integrated_time);
+    dsse_bundle(leaf, entry, payload_type, &payload, &signature)
+}

@@ -95,6 +95,7 @@ pub struct Envelope {
 pub enum BundleError {
     TooLarge {
         bytes: usize,
+        max: usize,
     },
     Json(String),
     UnknownMediaType(String),
@@ -128,12 +129,8 @@ pub enum BundleError {
 impl fmt::Display for BundleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLarge { bytes } => {
-                write!(
-                    f,
-                    "bundle is {bytes} bytes, at most {} allowed",
-                    limits::BUNDLE_BYTES
-                )
+            Self::TooLarge { bytes, max } => {
+                write!(f, "bundle is {bytes} bytes, at most {max} allowed")
             }
             Self::Json(e) => write!(f, "bundle is not valid JSON: {e}"),
             Self::UnknownMediaType(m) => write!(f, "unknown bundle media type `{m}`"),
@@ -204,8 +201,17 @@ const MEDIA_TYPES: [(&str, Version); 5] = [
 
 impl Bundle {
     pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
-        if json.len() > limits::BUNDLE_BYTES {
-            return Err(BundleError::TooLarge { bytes: json.len() });
+        Self::parse_within(json, limits::BUNDLE_BYTES)
+    }
+
+    /// [`Bundle::parse`], for a bundle of at most `max` bytes (an
+    /// attestation's: an SBOM is larger than a signature).
+    pub fn parse_within(json: &[u8], max: usize) -> Result<Self, BundleError> {
+        if json.len() > max {
+            return Err(BundleError::TooLarge {
+                bytes: json.len(),
+                max,
+            });
         }
         let raw: RawBundle =
             serde_json::from_slice(json).map_err(|e| BundleError::Json(e.to_string()))?;

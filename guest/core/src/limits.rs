@@ -16,6 +16,9 @@ pub const REGEX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
 pub const TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
 /// A Sigstore bundle, in bytes.
 pub const BUNDLE_BYTES: usize = 1024 * 1024;
+/// A Sigstore bundle offered as an attestation, in bytes: it may carry an
+/// SBOM (one of 100 000 packages is about 13 MiB).
+pub const ATTESTATION_BYTES: usize = 16 * 1024 * 1024;
 /// A legacy signature payload, in bytes.
 pub const PAYLOAD_BYTES: usize = 1024 * 1024;
 /// An OCI manifest, in bytes.

@@ -72,14 +72,18 @@ pub fn signatures(store: &mut dyn Store, image: &Reference, digest: &str) -> Res
         return Ok(found);
     }
     let tag = with_tag(image, &digest_tag(digest, ""));
-    if step(&mut found, "fetch.bundle-tag", tag_bundles(store, &tag))? {
+    if step(
+        &mut found,
+        "fetch.bundle-tag",
+        tag_bundles(store, &tag, limits::BLOB_BYTES),
+    )? {
         return Ok(found);
     }
     let tag = with_tag(image, &digest_tag(digest, ".sig"));
     step(
         &mut found,
         "fetch.legacy-tag",
-        legacy_layers(store, &tag, SIMPLE_SIGNING),
+        legacy_layers(store, &tag, SIMPLE_SIGNING, limits::BLOB_BYTES),
     )?;
     Ok(found)
 }
@@ -141,10 +145,13 @@ pub fn attestations(
             "fetch.attestation-referrers",
             referrer_bundles(store, &subject, Kind::Attestations),
         ),
-        ("fetch.attestation-tag", tag_bundles(store, &tag)),
+        (
+            "fetch.attestation-tag",
+            tag_bundles(store, &tag, limits::ATTESTATION_BYTES),
+        ),
         (
             "fetch.legacy-attestations",
-            legacy_layers(store, &legacy, DSSE_ENVELOPE),
+            legacy_layers(store, &legacy, DSSE_ENVELOPE, limits::ATTESTATION_BYTES),
         ),
     ];
     for (check, result) in sources {
@@ -249,7 +256,11 @@ fn referrer_bundles(
                 reason: "no bundle layer".to_owned(),
             });
         };
-        let bundle = store.blob(subject, layer, limits::BLOB_BYTES)?;
+        let max = match kind {
+            Kind::Signatures => limits::BLOB_BYTES,
+            Kind::Attestations => limits::ATTESTATION_BYTES,
+        };
+        let bundle = store.blob(subject, layer, max)?;
         out.push(Signature::ReferrerBundle((
             descriptor.digest.clone(),
             document(bundle),
@@ -263,6 +274,7 @@ fn referrer_bundles(
 fn tag_bundles(
     store: &mut dyn Store,
     tag: &Reference,
+    max: u64,
 ) -> Result<Option<Vec<Signature>>, FetchError> {
     let (bytes, _) = store.manifest(tag)?;
     let manifest = Manifest::parse(&bytes, "the bundle tag's manifest")?;
@@ -275,7 +287,7 @@ fn tag_bundles(
         .iter()
         .filter(|l| is_bundle(Some(&l.media_type)))
     {
-        let bundle = store.blob(tag, layer, limits::BLOB_BYTES)?;
+        let bundle = store.blob(tag, layer, max)?;
         out.push(Signature::TagBundle(document(bundle)));
     }
     Ok(Some(out))
@@ -288,6 +300,7 @@ fn legacy_layers(
     store: &mut dyn Store,
     tag: &Reference,
     media_type: &str,
+    max: u64,
 ) -> Result<Option<Vec<Signature>>, FetchError> {
     let (bytes, _) = store.manifest(tag)?;
     let what = if media_type == SIMPLE_SIGNING {
@@ -302,7 +315,7 @@ fn legacy_layers(
         .iter()
         .filter(|l| l.media_type == media_type)
     {
-        let payload = store.blob(tag, layer, limits::BLOB_BYTES)?;
+        let payload = store.blob(tag, layer, max)?;
         out.push(Signature::Legacy(LegacySignature {
             payload: document(payload),
             annotations: layer

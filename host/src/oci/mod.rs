@@ -44,6 +44,9 @@ pub mod limits {
     pub const MANIFEST_BYTES: u64 = 128 * 1024;
     /// A bundle or a legacy payload, in bytes.
     pub const BLOB_BYTES: u64 = 1024 * 1024;
+    /// A bundle or layer found as an attestation: it may carry an SBOM (the
+    /// component's own limit is the same).
+    pub const ATTESTATION_BYTES: u64 = 16 * 1024 * 1024;
     /// Signature layers, referrers or index entries read for one image.
     pub const SIGNATURES: usize = 100;
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::bundle::{self, Artifact, Failure, Signer, Thresholds, fail};
 use crate::bundle::{Bundle, Content};
 use crate::decision::Check;
+use crate::limits;
 use crate::policy::attestation::SIGNATURE_PREDICATE;
 use crate::trust_root::TrustedRoot;
 
@@ -26,20 +27,20 @@ pub struct Attested {
 }
 
 /// What a bundle holds, read without verifying it: the predicate type of a
-/// DSSE statement, or none for a message signature. Used to keep
+/// DSSE statement (empty when it names none), or none for a message
+/// signature or a payload that is not a JSON object. Used to keep
 /// attestations out of the signature search and the reverse.
 pub fn statement_type(bundle: &Bundle) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "predicateType", default)]
+        predicate_type: Option<String>,
+    }
     let Content::Dsse(envelope) = &bundle.content else {
         return None;
     };
-    let statement: Value = serde_json::from_slice(&envelope.payload).ok()?;
-    Some(
-        statement
-            .get("predicateType")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-    )
+    let typed: Typed = serde_json::from_slice(&envelope.payload).ok()?;
+    Some(typed.predicate_type.unwrap_or_default())
 }
 
 /// Whether a bundle may count as a signature.
@@ -57,22 +58,28 @@ pub fn is_signature(bundle: &Bundle) -> Result<(), Failure> {
     }
 }
 
-/// Verifies an attestation bundle over the image `digest` for `signer`.
+/// Parses a bundle offered as an attestation, within
+/// [`limits::ATTESTATION_BYTES`].
+pub fn parse(json: &[u8]) -> Result<Bundle, Failure> {
+    Bundle::parse_within(json, limits::ATTESTATION_BYTES).or_else(|e| fail("bundle", e))
+}
+
+/// Verifies an attestation bundle about `subject` (an image's digest) for
+/// `signer`.
 pub fn verify(
-    json: &[u8],
-    digest: [u8; 32],
+    bundle: &Bundle,
+    subject: Artifact<'_>,
     signer: Signer<'_>,
     root: &TrustedRoot,
     trace: &mut Vec<Check>,
 ) -> Result<Attested, Failure> {
-    let bundle = Bundle::parse(json).or_else(|e| fail("bundle", e))?;
     let Content::Dsse(envelope) = &bundle.content else {
         return fail(
             "attestation.kind",
             "expected a DSSE in-toto statement, the bundle is a message signature",
         );
     };
-    let predicate_type = match statement_type(&bundle) {
+    let predicate_type = match statement_type(bundle) {
         Some(t) if t == SIGNATURE_PREDICATE => {
             return fail(
                 "attestation.kind",
@@ -89,14 +96,8 @@ pub fn verify(
             );
         }
     };
-    let times = bundle::verify_signing_times(
-        &bundle,
-        Artifact::Digest(digest),
-        signer,
-        root,
-        Thresholds::default(),
-        trace,
-    )?;
+    let times =
+        bundle::verify_signing_times(bundle, subject, signer, root, Thresholds::default(), trace)?;
     let statement: Value = serde_json::from_slice(&envelope.payload)
         .or_else(|_| fail("attestation.statement", "the DSSE payload is not JSON"))?;
     let predicate = match statement.get("predicate") {

@@ -6,7 +6,8 @@
 
 use super::Signature;
 use super::attestation::{self, Attested};
-use super::bundle::{Failure, KeyLog, Signer};
+use super::bundle::{Artifact, Failure, KeyLog, Signer};
+use crate::bundle::{Bundle, Content};
 use crate::decision::{Check, Outcome};
 use crate::policy::attestation::{AttestationSigner, Requirement};
 use crate::trust_root::TrustedRoot;
@@ -40,6 +41,25 @@ pub fn check(
     now: Option<i64>,
     trace: &mut Vec<Check>,
 ) -> Result<(), String> {
+    // Each offered bundle parsed once, with its unverified predicate type;
+    // a legacy layer or a bundle that does not parse, with why.
+    let parsed: Vec<Result<(Bundle, Option<String>), String>> = offered
+        .iter()
+        .enumerate()
+        .map(|(k, candidate)| match candidate {
+            Signature::ReferrerBundle { bundle, .. } | Signature::TagBundle(bundle) => {
+                attestation::parse(bundle)
+                    .map(|b| {
+                        let t = attestation::statement_type(&b);
+                        (b, t)
+                    })
+                    .map_err(|e| format!("attestation {k}: {e}"))
+            }
+            Signature::Legacy { .. } => Err(format!(
+                "attestation {k} is a legacy .att layer, which this version does not verify"
+            )),
+        })
+        .collect();
     // Attestations verified for the rule's own signer, each at most once.
     let mut for_rule: Vec<Option<Verified>> = vec![None; offered.len()];
     for (j, requirement) in requirements.iter().enumerate() {
@@ -49,43 +69,38 @@ pub fn check(
         // The predicate types of the attestations of other types.
         let mut others: Vec<String> = Vec::new();
         let mut met = None;
-        for (k, candidate) in offered.iter().enumerate() {
-            let json = match candidate {
-                Signature::ReferrerBundle { bundle, .. } | Signature::TagBundle(bundle) => bundle,
-                Signature::Legacy { .. } => {
-                    reason.offer(
-                        1,
-                        format!("attestation {k} is a legacy .att layer, which this version does not verify"),
-                    );
+        for (k, candidate) in parsed.iter().enumerate() {
+            let (bundle, found) = match candidate {
+                Ok(c) => c,
+                Err(e) => {
+                    reason.offer(1, e.clone());
                     continue;
                 }
             };
             // A signature, or an attestation of another type by its
             // unverified statement: not verified, not a candidate.
-            if let Ok(parsed) = crate::bundle::Bundle::parse(json) {
-                if matches!(
-                    parsed.content,
-                    crate::bundle::Content::MessageSignature { .. }
-                ) {
-                    continue;
-                }
-                if let Some(found) = attestation::statement_type(&parsed)
-                    && found != *wanted
-                {
-                    others.push(found);
-                    continue;
-                }
+            if matches!(bundle.content, Content::MessageSignature { .. }) {
+                continue;
+            }
+            if let Some(found) = found
+                && found != wanted
+            {
+                others.push(found.clone());
+                continue;
             }
             let verified = match &requirement.signer {
                 None => for_rule[k]
-                    .get_or_insert_with(|| verify_one(json, digest, rule_signer, root))
+                    .get_or_insert_with(|| verify_one(bundle, digest, rule_signer, root))
                     .clone(),
                 Some(AttestationSigner::Keyless(identity)) => {
-                    verify_one(json, digest, Signer::Keyless(identity), root)
+                    verify_one(bundle, digest, Signer::Keyless(identity), root)
                 }
-                Some(AttestationSigner::PublicKey(key)) => {
-                    verify_one(json, digest, Signer::Key(&key.key, KeyLog::IfPresent), root)
-                }
+                Some(AttestationSigner::PublicKey(key)) => verify_one(
+                    bundle,
+                    digest,
+                    Signer::Key(&key.key, KeyLog::IfPresent),
+                    root,
+                ),
             };
             let (attested, checks) = match verified {
                 Ok(v) => v,
@@ -178,7 +193,13 @@ pub fn check(
 /// An attestation verified (with the checks that held), or why not.
 type Verified = Result<(Attested, Vec<Check>), Failure>;
 
-fn verify_one(json: &[u8], digest: [u8; 32], signer: Signer<'_>, root: &TrustedRoot) -> Verified {
+fn verify_one(
+    bundle: &Bundle,
+    digest: [u8; 32],
+    signer: Signer<'_>,
+    root: &TrustedRoot,
+) -> Verified {
     let mut checks = Vec::new();
-    attestation::verify(json, digest, signer, root, &mut checks).map(|a| (a, checks))
+    attestation::verify(bundle, Artifact::Digest(digest), signer, root, &mut checks)
+        .map(|a| (a, checks))
 }

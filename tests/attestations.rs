@@ -1,0 +1,440 @@
+//! Attestations required by policy (sigward's extension), natively in the
+//! core: every predicate type and condition kind passing and failing, a
+//! statement about another image, an attestation offered as a signature and
+//! the reverse, maxAge, malformed predicates, hostile sizes, and real SLSA
+//! provenance from the shared corpus.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sigward_core::hex;
+use sigward_core::policy::{KeylessIdentity, Policy};
+use sigward_core::trust_root::TrustedRoot;
+use sigward_core::verify::bundle::{Artifact, Signer};
+use sigward_core::verify::{Signature, attestation, verify_attested};
+use sigward_tests::shared_dir;
+use sigward_tests::testpki::{self, ISSUER, Pki, SUBJECT, T0};
+
+const IMAGE: &str = "registry.test/app/web";
+const SLSA: &str = "https://slsa.dev/provenance/v1";
+const SPDX: &str = "https://spdx.dev/Document";
+const CYCLONEDX: &str = "https://cyclonedx.org/bom";
+const VULN: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";
+const SIGNED_AT: i64 = T0 + 60;
+
+struct World {
+    pki: Pki,
+    key: testpki::SigningKey,
+    leaf: Vec<u8>,
+    root: TrustedRoot,
+    digest: [u8; 32],
+}
+
+impl World {
+    fn new() -> Self {
+        let pki = Pki::new(T0 + 86_400 * 365);
+        let key = testpki::key(50);
+        let leaf = pki.leaf(&key, Some(ISSUER), 1);
+        let root = TrustedRoot::parse(&serde_json::to_vec(&pki.trusted_root()).unwrap()).unwrap();
+        Self {
+            pki,
+            key,
+            leaf,
+            root,
+            digest: Sha256::digest(b"the image manifest").into(),
+        }
+    }
+
+    fn image(&self) -> String {
+        format!("{IMAGE}@sha256:{}", hex::encode(&self.digest))
+    }
+
+    /// A signature: a message-signature bundle over the image digest.
+    fn signature(&self) -> Signature {
+        let signature = testpki::sign_digest(&self.key, &self.digest);
+        let body = testpki::hashedrekord(&self.digest, &signature, &self.leaf);
+        let entry = self.pki.entry(&body, "hashedrekord", SIGNED_AT);
+        let bundle = testpki::message_bundle(&self.leaf, entry, &self.digest, &signature);
+        Signature::TagBundle(bundle.to_string().into_bytes())
+    }
+
+    fn attestation_about(
+        &self,
+        digest: &[u8],
+        predicate_type: &str,
+        predicate: Value,
+    ) -> Signature {
+        let bundle = testpki::attestation_bundle(
+            &self.pki,
+            &self.key,
+            &self.leaf,
+            IMAGE,
+            &hex::encode(digest),
+            predicate_type,
+            predicate,
+            SIGNED_AT,
+        );
+        Signature::ReferrerBundle {
+            manifest_digest: format!("sha256:{}", "ab".repeat(32)),
+            bundle: bundle.to_string().into_bytes(),
+        }
+    }
+
+    fn attestation(&self, predicate_type: &str, predicate: Value) -> Signature {
+        self.attestation_about(&self.digest.clone(), predicate_type, predicate)
+    }
+
+    fn decide(
+        &self,
+        attestations_yaml: &str,
+        signatures: &[Signature],
+        attestations: &[Signature],
+        now: Option<i64>,
+    ) -> (bool, String) {
+        let policy = format!(
+            "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: {IMAGE}\n    keyless:\n      issuer: {ISSUER}\n      subject: {SUBJECT}\n    attestations:\n{attestations_yaml}"
+        );
+        let policy = Policy::parse(&policy).unwrap_or_else(|e| panic!("{e:?}\n{policy}"));
+        let decision = verify_attested(
+            &policy,
+            &self.image(),
+            signatures,
+            attestations,
+            &self.root,
+            now,
+        )
+        .unwrap();
+        (decision.allowed, decision.message)
+    }
+}
+
+fn provenance(builder: &str) -> Value {
+    json!({"buildDefinition": {"buildType": "https://test/build", "externalParameters": {"source": "git+https://github.com/test/repo"}},
+           "runDetails": {"builder": {"id": builder}}})
+}
+
+fn scan(severities: &[&str]) -> Value {
+    let result: Vec<Value> = severities.iter().map(|s| json!({"severity": s})).collect();
+    json!({"scanner": {"uri": "https://scanner.test", "result": result}})
+}
+
+const NOW: Option<i64> = Some(SIGNED_AT + 3600);
+
+#[test]
+fn every_predicate_type_is_required_and_met() {
+    let w = World::new();
+    let attestations = [
+        w.attestation(SLSA, provenance("https://builder.test")),
+        w.attestation(SPDX, json!({"spdxVersion": "SPDX-2.3", "packages": []})),
+        w.attestation(
+            CYCLONEDX,
+            json!({"bomFormat": "CycloneDX", "components": []}),
+        ),
+        w.attestation(VULN, scan(&["LOW"])),
+        w.attestation("https://openvex.dev/ns", json!({"statements": []})),
+        w.attestation(
+            "https://cosign.sigstore.dev/attestation/v1",
+            json!({"Data": "x"}),
+        ),
+    ];
+    let yaml = "      - predicateType: slsaprovenance1\n      - predicateType: spdxjson\n      - predicateType: cyclonedx\n      - predicateType: vuln\n      - predicateType: openvex\n      - predicateType: custom\n";
+    assert_eq!(
+        w.decide(yaml, &[w.signature()], &attestations, NOW),
+        (true, "verified via bundle".to_owned())
+    );
+    // Each one missing is named.
+    for (i, (short, uri)) in [
+        ("slsaprovenance1", SLSA),
+        ("spdxjson", SPDX),
+        ("cyclonedx", CYCLONEDX),
+        ("vuln", VULN),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut fewer = attestations.to_vec();
+        fewer.remove(i);
+        let (allowed, message) = w.decide(yaml, &[w.signature()], &fewer, NOW);
+        assert!(!allowed, "{short}");
+        assert!(
+            message.contains(&format!(
+                "attestation[{i}] ({uri}): none of the attestations found is of this type"
+            )),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn each_condition_kind_passes_and_fails() {
+    let w = World::new();
+    let sig = [w.signature()];
+    let good = [
+        w.attestation(SLSA, provenance("https://builder.test")),
+        w.attestation(VULN, scan(&["LOW", "MEDIUM"])),
+    ];
+    let bad = [
+        w.attestation(SLSA, provenance("https://evil.test")),
+        w.attestation(VULN, scan(&["LOW", "CRITICAL"])),
+    ];
+    let cases = [
+        (
+            "require:\n          - path: runDetails.builder.id\n            equals: https://builder.test",
+            SLSA,
+            "require runDetails.builder.id equals \"https://builder.test\": found \"https://evil.test\"",
+        ),
+        (
+            "require:\n          - path: runDetails.builder.id\n            regex: ^https://builder\\.test$",
+            SLSA,
+            "matches /^https://builder\\.test$/: found \"https://evil.test\"",
+        ),
+        (
+            "require:\n          - path: runDetails.builder.id\n            oneOf: [https://builder.test, https://other.test]",
+            SLSA,
+            "is one of [\"https://builder.test\", \"https://other.test\"]: found \"https://evil.test\"",
+        ),
+        // [*] in require: every element must pass.
+        (
+            "require:\n          - path: scanner.result[*].severity\n            oneOf: [LOW, MEDIUM]",
+            VULN,
+            "require scanner.result[*].severity is one of [\"LOW\", \"MEDIUM\"]: found \"CRITICAL\"",
+        ),
+        (
+            "deny:\n          - path: scanner.result[*].severity\n            equals: CRITICAL",
+            VULN,
+            "deny scanner.result[*].severity equals \"CRITICAL\": found \"CRITICAL\"",
+        ),
+        (
+            "deny:\n          - path: scanner.result[*].severity\n            regex: ^CRIT",
+            VULN,
+            "deny scanner.result[*].severity matches /^CRIT/: found \"CRITICAL\"",
+        ),
+    ];
+    for (conditions, predicate, refusal) in cases {
+        let short = if predicate == SLSA {
+            "slsaprovenance1"
+        } else {
+            "vuln"
+        };
+        let yaml = format!("      - predicateType: {short}\n        {conditions}\n");
+        assert_eq!(w.decide(&yaml, &sig, &good, NOW).0, true, "{yaml}");
+        let (allowed, message) = w.decide(&yaml, &sig, &bad, NOW);
+        assert!(!allowed && message.contains(refusal), "{yaml}\n{message}");
+    }
+    // A path the predicate does not have: require fails, deny holds.
+    let yaml = "      - predicateType: vuln\n        require:\n          - path: scanner.missing\n            equals: x\n";
+    let (allowed, message) = w.decide(yaml, &sig, &good, NOW);
+    assert!(
+        !allowed
+            && message
+                .contains("require scanner.missing equals \"x\": the predicate has no value there"),
+        "{message}"
+    );
+    let yaml = "      - predicateType: vuln\n        deny:\n          - path: scanner.missing\n            equals: x\n";
+    assert!(w.decide(yaml, &sig, &good, NOW).0);
+}
+
+#[test]
+fn a_statement_about_another_image_is_refused() {
+    let w = World::new();
+    let other = Sha256::digest(b"another image");
+    let (allowed, message) = w.decide(
+        "      - predicateType: slsaprovenance1\n",
+        &[w.signature()],
+        &[w.attestation_about(&other, SLSA, provenance("https://builder.test"))],
+        NOW,
+    );
+    assert!(!allowed);
+    assert!(
+        message.contains("dsse.subject: expected a subject with sha256"),
+        "{message}"
+    );
+}
+
+#[test]
+fn attestations_and_signatures_are_never_taken_for_each_other() {
+    let w = World::new();
+    let attestation = w.attestation(SLSA, provenance("https://builder.test"));
+    // An attestation offered as the only signature.
+    let (allowed, message) = w.decide(
+        "      - predicateType: slsaprovenance1\n",
+        std::slice::from_ref(&attestation),
+        &[attestation.clone()],
+        NOW,
+    );
+    assert!(!allowed);
+    assert!(
+        message.contains("signature.kind: expected a signature"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "the bundle is an attestation of predicate type \"https://slsa.dev/provenance/v1\""
+        ),
+        "{message}"
+    );
+    // A signature offered as the only attestation.
+    let (allowed, message) = w.decide(
+        "      - predicateType: slsaprovenance1\n",
+        &[w.signature()],
+        &[w.signature()],
+        NOW,
+    );
+    assert!(!allowed);
+    assert!(
+        message.contains("no attestations were found for the image"),
+        "{message}"
+    );
+    // A DSSE statement of cosign's signature predicate is a signature.
+    let signed = w.attestation("https://sigstore.dev/cosign/sign/v1", json!({}));
+    let (allowed, message) = w.decide(
+        "      - predicateType: slsaprovenance1\n",
+        std::slice::from_ref(&signed),
+        &[signed.clone(), attestation],
+        NOW,
+    );
+    assert!(allowed, "{message}");
+}
+
+#[test]
+fn max_age_needs_the_time_and_a_recent_signature() {
+    let w = World::new();
+    let yaml = "      - predicateType: slsaprovenance1\n        maxAge: 168h\n";
+    let att = [w.attestation(SLSA, provenance("https://builder.test"))];
+    let sig = [w.signature()];
+    assert!(w.decide(yaml, &sig, &att, Some(SIGNED_AT + 168 * 3600)).0);
+    let (allowed, message) = w.decide(yaml, &sig, &att, Some(SIGNED_AT + 168 * 3600 + 1));
+    assert!(!allowed);
+    assert!(message.contains("maxAge: signed at 2023-11-14T22:14:20Z, more than maxAge (604800 s) before 2023-11-21T22:14:21Z"), "{message}");
+    let (allowed, message) = w.decide(yaml, &sig, &att, None);
+    assert!(
+        !allowed && message.contains("maxAge needs the current time"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_malformed_predicate_is_refused() {
+    let w = World::new();
+    let (allowed, message) = w.decide(
+        "      - predicateType: slsaprovenance1\n",
+        &[w.signature()],
+        &[w.attestation(SLSA, json!(["not", "an", "object"]))],
+        NOW,
+    );
+    assert!(!allowed);
+    assert!(message.contains("attestation.statement: the https://slsa.dev/provenance/v1 statement has no predicate object"), "{message}");
+}
+
+#[test]
+fn bad_conditions_are_load_errors_with_their_place() {
+    let policy = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: a.test/*\n    skip: true\n  - image: b.test/*\n    keyless: {issuer: i, subject: s}\n    attestations:\n      - predicateType: provenance\n      - predicateType: vuln\n        maxAge: 7d\n        deny:\n          - path: a..b\n            equals: x\n          - path: a\n            regex: '('\n          - path: a\n          - path: a\n            equals: x\n            oneOf: [x]\n";
+    let errors = Policy::parse(policy).unwrap_err();
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let expected = [
+        "rule (0001) attestations[0].predicateType: predicate type \"provenance\" is neither a URI nor one of",
+        "rule (0001) attestations[1].maxAge: \"7d\" is not a duration",
+        "rule (0001) attestations[1].deny[0].path: empty key in \"a..b\"",
+        "rule (0001) attestations[1].deny[1].regex: regular expression does not compile",
+        "rule (0001) attestations[1].deny[2].path: a condition needs exactly one of",
+        "rule (0001) attestations[1].deny[3].path: a condition needs exactly one of",
+    ];
+    for e in expected {
+        assert!(lines.iter().any(|l| l.starts_with(e)), "{e}\n{lines:#?}");
+    }
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+}
+
+#[test]
+fn an_sbom_of_100_000_packages_is_within_the_limits_and_a_larger_one_is_refused() {
+    let w = World::new();
+    let bom = |n: usize| {
+        let components: Vec<Value> = (0..n)
+            .map(|i| json!({"type": "library", "name": format!("p{i}"), "version": "1.0.0", "purl": format!("pkg:npm/p{i}@1.0.0")}))
+            .collect();
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components})
+    };
+    let yaml = "      - predicateType: cyclonedx\n        require:\n          - path: components[*].type\n            equals: library\n";
+    let started = std::time::Instant::now();
+    let (allowed, message) = w.decide(
+        yaml,
+        &[w.signature()],
+        &[w.attestation(CYCLONEDX, bom(100_000))],
+        NOW,
+    );
+    assert!(allowed, "{message}");
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    let (allowed, message) = w.decide(
+        yaml,
+        &[w.signature()],
+        &[w.attestation(CYCLONEDX, bom(200_000))],
+        NOW,
+    );
+    assert!(!allowed);
+    assert!(
+        message.contains("bundle: bundle is") && message.contains("at most 16777216 allowed"),
+        "{message}"
+    );
+}
+
+/// sigstore-js's SLSA provenance for sigstore@2.0.0, as sigstore-go keeps
+/// it: a real attestation, over the npm package's SHA-512.
+#[test]
+fn real_slsa_provenance_from_the_corpus_verifies_and_its_conditions_are_evaluated() {
+    let dir = shared_dir().join("corpus/sigstore-go");
+    let json = std::fs::read(
+        dir.join("pkg/testing/data/bundles/sigstore.js@2.0.0-provenance.sigstore.json"),
+    )
+    .unwrap();
+    let root = TrustedRoot::parse(
+        &std::fs::read(dir.join("examples/trusted-root-public-good.json")).unwrap(),
+    )
+    .unwrap();
+    let identity = KeylessIdentity::new(
+        "https://token.actions.githubusercontent.com".into(),
+        Some(
+            "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+                .into(),
+        ),
+        None,
+    )
+    .unwrap();
+    let sha512: [u8; 64] = hex::decode_array("46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c").unwrap();
+    let bundle = attestation::parse(&json).unwrap();
+    let attested = attestation::verify(
+        &bundle,
+        Artifact::Sha512(sha512),
+        Signer::Keyless(&identity),
+        &root,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(attested.predicate_type, "https://slsa.dev/provenance/v1");
+    assert!(attested.signed_at.is_some());
+    // The entry a policy would hold it to: the builder, the source
+    // repository, and every resolved dependency from sigstore's GitHub.
+    let policy = Policy::parse(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: x.test/*\n    keyless: {issuer: i, subject: s}\n    attestations:\n      - predicateType: slsaprovenance1\n        require:\n          - path: runDetails.builder.id\n            equals: https://github.com/actions/runner/github-hosted\n          - path: buildDefinition.externalParameters.workflow.repository\n            equals: https://github.com/sigstore/sigstore-js\n          - path: buildDefinition.resolvedDependencies[*].uri\n            regex: ^git\\+https://github\\.com/sigstore/\n        deny:\n          - path: buildDefinition.internalParameters.github.event_name\n            oneOf: [pull_request, pull_request_target]\n",
+    )
+    .unwrap();
+    let requirement = &policy.rules()[0].attestations[0];
+    assert_eq!(requirement.predicate_type, attested.predicate_type);
+    let held = requirement
+        .check(&attested.predicate)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(held.len(), 4);
+    // And a condition it does not meet.
+    let strict = Policy::parse(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: x.test/*\n    keyless: {issuer: i, subject: s}\n    attestations:\n      - predicateType: slsaprovenance1\n        require:\n          - path: runDetails.builder.id\n            equals: https://builder.example\n",
+    )
+    .unwrap();
+    let unmet = strict.rules()[0].attestations[0]
+        .check(&attested.predicate)
+        .unwrap_err();
+    assert!(
+        unmet
+            .0
+            .contains("found \"https://github.com/actions/runner/github-hosted\""),
+        "{unmet:?}"
+    );
+}
