@@ -217,7 +217,7 @@ fn each_condition_kind_passes_and_fails() {
             "vuln"
         };
         let yaml = format!("      - predicateType: {short}\n        {conditions}\n");
-        assert_eq!(w.decide(&yaml, &sig, &good, NOW).0, true, "{yaml}");
+        assert!(w.decide(&yaml, &sig, &good, NOW).0, "{yaml}");
         let (allowed, message) = w.decide(&yaml, &sig, &bad, NOW);
         assert!(!allowed && message.contains(refusal), "{yaml}\n{message}");
     }
@@ -259,7 +259,7 @@ fn attestations_and_signatures_are_never_taken_for_each_other() {
     let (allowed, message) = w.decide(
         "      - predicateType: slsaprovenance1\n",
         std::slice::from_ref(&attestation),
-        &[attestation.clone()],
+        std::slice::from_ref(&attestation),
         NOW,
     );
     assert!(!allowed);
