@@ -438,3 +438,113 @@ fn real_slsa_provenance_from_the_corpus_verifies_and_its_conditions_are_evaluate
         "{unmet:?}"
     );
 }
+
+/// The demo's advisories against the demo's SBOM packages, each expectation
+/// written by hand beside the advisory (`sigward_demo::advisories`): ranges
+/// at both bounds, `last_affected`, explicit lists, and each ecosystem's
+/// order.
+#[test]
+fn affected_matches_hand_checked_advisories() {
+    use sigward_core::advisory::{self, Advisory};
+    use sigward_core::sbom;
+    let packages = sbom::packages(sbom::SPDX, &sigward_demo::spdx("app")).unwrap();
+    assert_eq!(packages.len(), sigward_demo::PACKAGES.len());
+    let cdx = sbom::packages(sbom::CYCLONEDX, &sigward_demo::cyclonedx()).unwrap();
+    assert_eq!(packages, cdx, "both SBOM formats read to the same packages");
+    for (json, expected) in sigward_demo::advisories() {
+        let id = json["id"].as_str().unwrap().to_owned();
+        let parsed = Advisory::parse(json.to_string().as_bytes()).unwrap();
+        let found = advisory::affected(&packages, std::slice::from_ref(&parsed));
+        match expected {
+            None => assert!(found.is_empty(), "{id}: {found:?}"),
+            Some(fixed) => {
+                assert_eq!(found.len(), 1, "{id}: {found:?}");
+                assert_eq!(found[0].advisory, id);
+                assert_eq!(found[0].fixed.as_deref(), fixed, "{id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn affected_through_the_verified_sbom_only() {
+    use sigward_core::verify::sbom;
+    let w = World::new();
+    let advisories: Vec<String> = sigward_demo::advisories()
+        .iter()
+        .map(|(a, _)| a.to_string())
+        .collect();
+    let advisories: Vec<&[u8]> = advisories.iter().map(|a| a.as_bytes()).collect();
+    let policy = Policy::parse(&format!(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: {IMAGE}\n    keyless:\n      issuer: {ISSUER}\n      subject: {SUBJECT}\n"
+    ))
+    .unwrap();
+    let now = SIGNED_AT + 60;
+    let verified = [w.attestation(CYCLONEDX, sigward_demo::cyclonedx())];
+    let found = sbom::affected(&policy, &w.image(), &verified, &w.root, now, &advisories).unwrap();
+    let ids: Vec<&str> = found.iter().map(|f| f.advisory.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "DEMO-NPM-0001",
+            "DEMO-NPM-0002",
+            "DEMO-PYPI-0001",
+            "DEMO-CRATES-0001",
+            "DEMO-DEB-0001"
+        ]
+    );
+    // The same SBOM about another image, or signed under an impostor CA (the
+    // same names, other keys): no answer.
+    let other = Sha256::digest(b"another image");
+    let elsewhere = [w.attestation_about(&other, CYCLONEDX, sigward_demo::cyclonedx())];
+    let error =
+        sbom::affected(&policy, &w.image(), &elsewhere, &w.root, now, &advisories).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "no SBOM verifies: (https://spdx.dev/Document): none of the attestations found is of this type"
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("dsse.subject"), "{error}");
+    let stranger = Pki::with_ca_keys(90, 91, T0 + 86_400 * 365);
+    let key = testpki::key(51);
+    let leaf = stranger.leaf(&key, Some(ISSUER), 1);
+    let forged = testpki::attestation_bundle(
+        &stranger,
+        &key,
+        &leaf,
+        IMAGE,
+        &hex::encode(&w.digest),
+        CYCLONEDX,
+        sigward_demo::cyclonedx(),
+        SIGNED_AT,
+    );
+    let forged = [Signature::TagBundle(forged.to_string().into_bytes())];
+    let error =
+        sbom::affected(&policy, &w.image(), &forged, &w.root, now, &advisories).unwrap_err();
+    assert!(error.to_string().contains("no SBOM verifies"), "{error}");
+}
+
+#[test]
+fn affected_scales_with_packages_plus_advisories() {
+    use sigward_core::advisory::{self, Advisory};
+    use sigward_core::sbom::Package;
+    let packages: Vec<Package> = (0..100_000)
+        .map(|i| Package {
+            name: format!("p{i}"),
+            version: "1.0.0".into(),
+            purl: Some(format!("pkg:npm/p{i}@1.0.0")),
+        })
+        .collect();
+    let advisories: Vec<Advisory> = (0..10_000)
+        .map(|i| {
+            let json = json!({"id": format!("A-{i}"), "affected": [{"package": {"ecosystem": "npm", "name": format!("p{}", i * 10)},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}]});
+            Advisory::parse(json.to_string().as_bytes()).unwrap()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let found = advisory::affected(&packages, &advisories);
+    assert_eq!(found.len(), 10_000);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}

@@ -237,6 +237,125 @@ pub fn cyclonedx() -> serde_json::Value {
     serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components})
 }
 
+/// OSV advisories against [`PACKAGES`], written for the demo (ids `DEMO-…`,
+/// not real advisories), each with what `sigward affected` must say about
+/// the attested images: the fixed version for an affected package, or none
+/// when the package is outside the advisory (at a range's bound, or not
+/// listed). Ranges at their bounds, explicit version lists, and each
+/// ecosystem's order (`~` before anything in Debian, pre-releases in PyPI).
+pub fn advisories() -> Vec<(serde_json::Value, Option<Option<&'static str>>)> {
+    use serde_json::json;
+    let range = |kind: &str, events: serde_json::Value| json!([{"type": kind, "events": events}]);
+    let advisory = |id: &str,
+                    ecosystem: &str,
+                    name: &str,
+                    ranges: serde_json::Value,
+                    versions: serde_json::Value| {
+        json!({
+            "schema_version": "1.6.0", "id": id, "modified": "2026-01-01T00:00:00Z",
+            "summary": format!("a demo advisory against {name}"),
+            "affected": [{"package": {"ecosystem": ecosystem, "name": name}, "ranges": ranges, "versions": versions}],
+        })
+    };
+    vec![
+        (
+            advisory(
+                "DEMO-NPM-0001",
+                "npm",
+                "lodash",
+                range("SEMVER", json!([{"introduced": "0"}, {"fixed": "4.17.21"}])),
+                json!([]),
+            ),
+            Some(Some("4.17.21")),
+        ),
+        (
+            advisory(
+                "DEMO-NPM-0002",
+                "npm",
+                "lodash",
+                json!([]),
+                json!(["4.17.19", "4.17.20"]),
+            ),
+            Some(None),
+        ),
+        (
+            advisory(
+                "DEMO-PYPI-0001",
+                "PyPI",
+                "requests",
+                range(
+                    "ECOSYSTEM",
+                    json!([{"introduced": "2.3.0"}, {"fixed": "2.32.0"}]),
+                ),
+                json!([]),
+            ),
+            Some(Some("2.32.0")),
+        ),
+        (
+            advisory(
+                "DEMO-PYPI-0002",
+                "PyPI",
+                "requests",
+                range(
+                    "ECOSYSTEM",
+                    json!([{"introduced": "2.32.0rc1"}, {"fixed": "2.32.2"}]),
+                ),
+                json!(["2.31.0rc1"]),
+            ),
+            None,
+        ),
+        (
+            advisory(
+                "DEMO-GO-0001",
+                "Go",
+                "golang.org/x/net",
+                range("SEMVER", json!([{"introduced": "0"}, {"fixed": "0.17.0"}])),
+                json!([]),
+            ),
+            None,
+        ),
+        (
+            advisory(
+                "DEMO-CRATES-0001",
+                "crates.io",
+                "time",
+                range(
+                    "SEMVER",
+                    json!([{"introduced": "0.1.0"}, {"last_affected": "0.1.43"}]),
+                ),
+                json!([]),
+            ),
+            Some(None),
+        ),
+        (
+            advisory(
+                "DEMO-DEB-0001",
+                "Debian:12",
+                "openssl",
+                range(
+                    "ECOSYSTEM",
+                    json!([{"introduced": "0"}, {"fixed": "3.0.13-1~deb12u1"}]),
+                ),
+                json!([]),
+            ),
+            Some(Some("3.0.13-1~deb12u1")),
+        ),
+        (
+            advisory(
+                "DEMO-DEB-0002",
+                "Debian:12",
+                "openssl",
+                range(
+                    "ECOSYSTEM",
+                    json!([{"introduced": "3.0.0"}, {"fixed": "3.0.11-1~deb12u2"}]),
+                ),
+                json!([]),
+            ),
+            None,
+        ),
+    ]
+}
+
 fn provenance(builder: &str) -> serde_json::Value {
     serde_json::json!({
         "buildDefinition": {

@@ -2,8 +2,9 @@
 //! world: an OCI layout of signed and unsigned images (`DIR/layout`), or
 //! with `--push` the same images in the registry HOST itself, the policy
 //! (`DIR/policy.yaml`), the trusted root of its private PKI
-//! (`DIR/trusted_root.json`) and the images to ask about (`DIR/images.txt`,
-//! one per line, with what each shows).
+//! (`DIR/trusted_root.json`), the images to ask about (`DIR/images.txt`,
+//! one per line, with what each shows) and OSV advisories against the
+//! attested images' SBOMs (`DIR/advisories/`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -68,5 +69,12 @@ fn write(args: &Args) -> Result<(), String> {
         .map(|c| format!("{}\t{}\n", c.image, c.about))
         .collect();
     write("images.txt", list.as_bytes())?;
+    let dir = args.out.join("advisories");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for (advisory, _) in sigward_demo::advisories() {
+        let id = advisory["id"].as_str().unwrap_or("advisory");
+        std::fs::write(dir.join(format!("{id}.json")), advisory.to_string())
+            .map_err(|e| format!("{id}: {e}"))?;
+    }
     Ok(())
 }

@@ -360,3 +360,38 @@ fn oci_reference(image: &str, repository: &str, digest: Option<&str>) -> Option<
         }
     })
 }
+
+/// What [`attestations_of`] found for an image: the digested reference the
+/// component is asked about, and the bundles and layers found for it.
+pub struct Attestations {
+    pub digested: String,
+    pub found: Vec<crate::runtime::Signature>,
+}
+
+/// The attestations of an image, for `sigward sbom` and `sigward affected`:
+/// the component validates the reference, the host resolves its tag to a
+/// digest and looks for attestations as [`decide`] does. Every judgment on
+/// them is the component's.
+pub fn attestations_of(
+    session: &mut PolicySession,
+    inputs: &mut dyn Inputs,
+    image: &str,
+) -> Result<Attestations, String> {
+    let matched = session
+        .match_image(image)
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("invalid image reference: {}", e.message))?;
+    let reference = oci_reference(image, &matched.reference, matched.digest.as_deref())
+        .ok_or_else(|| format!("invalid image reference: {image}"))?;
+    let store = inputs.store()?;
+    store.start_image();
+    let digest = store
+        .resolve(&reference)
+        .map_err(|e| format!("fetch.resolve: {e}"))?;
+    let found = discover::attestations(inputs.store()?, &reference, &digest)
+        .map_err(|failed| format!("{}: {}", failed.check, failed.error))?;
+    Ok(Attestations {
+        digested: digested_name(&reference, &digest),
+        found: found.signatures,
+    })
+}

@@ -68,6 +68,18 @@ enum Command {
     /// refuses Pods and workloads by their images; `POST /mutate` also pins
     /// each verified image to its digest. HTTPS only.
     Serve(cli::serve::Args),
+    /// Print the packages of an image's SBOM: an SPDX or CycloneDX
+    /// attestation, verified for the signer of the rule the image matches.
+    ///
+    /// Exit 0 with the packages, 1 when no SBOM verifies (and why), 2 on a
+    /// usage, policy or input error.
+    Sbom(cli::sbom::SbomArgs),
+    /// List the packages of each image's verified SBOM that OSV advisories
+    /// affect, with the advisory and the fixed version.
+    ///
+    /// Exit 0 when none is affected, 1 when one is (or has no verified
+    /// SBOM), 2 on a usage, policy or input error.
+    Affected(cli::sbom::AffectedArgs),
     /// Keep Sigstore's trusted root current with TUF, verified in the
     /// component, and carry it across an air gap.
     #[command(subcommand)]
@@ -123,6 +135,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(&args),
         Command::Pin(args) => cli::pin::run(&args),
         Command::Trust(command) => cli::trust::run(&command),
+        Command::Sbom(args) => cli::sbom::sbom(&args),
+        Command::Affected(args) => cli::sbom::affected(&args),
         Command::Tuf(args) => cli::tuf::run(&args),
     };
     ExitCode::from(code as u8)

@@ -19,8 +19,9 @@ pub(crate) mod bindings {
 }
 
 pub use bindings::sigward::verifier::types::{
-    Action, Artifact, BundleFailure, Check, Decision, Diagnostic, Evidence, KeylessIdentity,
-    LegacySignature, MatchResult, Outcome, ReferenceError, Signature, Signer, VerifyError,
+    Action, Artifact, BundleFailure, Check, Decision, Diagnostic, Evidence, Finding,
+    KeylessIdentity, LegacySignature, MatchResult, Outcome, ReferenceError, Sbom, SbomPackage,
+    Signature, Signer, VerifyError,
 };
 
 /// A JSON document's bytes as the WIT `string` that carries them: unchanged
@@ -478,6 +479,48 @@ impl PolicySession {
             b.sigward_verifier_engine()
                 .policy()
                 .call_verify(store, policy, image, signatures, root.0)
+        })
+    }
+
+    /// The image's SBOM, verified as its rule demands, at `now`.
+    pub fn sbom(
+        &mut self,
+        image: &str,
+        attestations: &[Signature],
+        root: &TrustedRootHandle,
+        now: i64,
+    ) -> Result<Result<Sbom, String>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine().policy().call_sbom(
+                store,
+                policy,
+                image,
+                attestations,
+                root.0,
+                now,
+            )
+        })
+    }
+
+    /// The packages of the image's verified SBOM that `advisories` affect.
+    pub fn affected(
+        &mut self,
+        image: &str,
+        attestations: &[Signature],
+        root: &TrustedRootHandle,
+        now: i64,
+        advisories: &[String],
+    ) -> Result<Result<Vec<Finding>, String>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine().policy().call_affected(
+                store,
+                policy,
+                image,
+                attestations,
+                root.0,
+                now,
+                advisories,
+            )
         })
     }
 

@@ -203,6 +203,56 @@ impl GuestPolicy for Policy {
             .map(decision)
             .map_err(verify_error)
     }
+
+    fn sbom(
+        &self,
+        image: String,
+        attestations: Vec<wit::Signature>,
+        root: TrustedRootBorrow<'_>,
+        now: i64,
+    ) -> Result<wit::Sbom, String> {
+        let attestations: Vec<Signature> = attestations.into_iter().map(signature).collect();
+        let root = &root.get::<TrustedRoot>().0;
+        verify::sbom::verified(&self.0, &image, &attestations, root, now)
+            .map(|sbom| wit::Sbom {
+                predicate_type: sbom.predicate_type,
+                packages: sbom.packages.into_iter().map(package).collect(),
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn affected(
+        &self,
+        image: String,
+        attestations: Vec<wit::Signature>,
+        root: TrustedRootBorrow<'_>,
+        now: i64,
+        advisories: Vec<String>,
+    ) -> Result<Vec<wit::Finding>, String> {
+        let attestations: Vec<Signature> = attestations.into_iter().map(signature).collect();
+        let root = &root.get::<TrustedRoot>().0;
+        let advisories: Vec<&[u8]> = advisories.iter().map(|a| a.as_bytes()).collect();
+        verify::sbom::affected(&self.0, &image, &attestations, root, now, &advisories)
+            .map(|found| {
+                found
+                    .into_iter()
+                    .map(|f| wit::Finding {
+                        package: package(f.package),
+                        advisory: f.advisory,
+                        fixed: f.fixed,
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn package(p: sigward_core::sbom::Package) -> wit::SbomPackage {
+    wit::SbomPackage {
+        name: p.name,
+        version: p.version,
+        purl: p.purl,
+    }
 }
 
 fn saturate(n: usize) -> u32 {

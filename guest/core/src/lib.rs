@@ -5,6 +5,7 @@
 //! natively, in the component and in the browser.
 #![forbid(unsafe_code)]
 
+pub mod advisory;
 pub mod bundle;
 pub mod checkpoint;
 pub mod cosign;
@@ -18,6 +19,7 @@ pub mod limits;
 pub mod policy;
 pub mod public_key;
 pub mod reference;
+pub mod sbom;
 pub mod sct;
 pub mod statement;
 pub mod timestamp;

@@ -5,6 +5,7 @@ pub mod component;
 pub mod judging;
 pub mod matching;
 pub mod pin;
+pub mod sbom;
 pub mod serve;
 pub mod trust;
 pub mod tuf;

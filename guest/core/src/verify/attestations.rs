@@ -31,7 +31,8 @@ impl Reason {
     }
 }
 
-/// Checks every requirement against the offered attestations.
+/// Checks every requirement against the offered attestations. Returns the
+/// attestation that met each, in order.
 pub fn check(
     requirements: &[Requirement],
     offered: &[Signature],
@@ -40,7 +41,8 @@ pub fn check(
     root: &TrustedRoot,
     now: Option<i64>,
     trace: &mut Vec<Check>,
-) -> Result<(), String> {
+) -> Result<Vec<Attested>, String> {
+    let mut all_met = Vec::with_capacity(requirements.len());
     // Each offered bundle parsed once, with its unverified predicate type;
     // a legacy layer or a bundle that does not parse, with why.
     let parsed: Vec<Result<(Bundle, Option<String>), String>> = offered
@@ -186,8 +188,9 @@ pub fn check(
                     .unwrap_or_default()
             ),
         ));
+        all_met.push(attested);
     }
-    Ok(())
+    Ok(all_met)
 }
 
 /// An attestation verified (with the checks that held), or why not.

@@ -5,6 +5,7 @@ pub mod attestation;
 pub mod attestations;
 pub mod bundle;
 pub mod legacy;
+pub mod sbom;
 
 use std::fmt;
 
@@ -231,7 +232,7 @@ pub fn verify_attested(
                     &mut decision.trace,
                 );
                 match checked {
-                    Ok(()) => {
+                    Ok(_) => {
                         decision.allowed = true;
                         decision.message = success;
                     }
