@@ -46,6 +46,14 @@ demo: build
     diff demo/app.yaml "$out/app.yaml" || true
     "${pin[@]}" --check "$out/app.yaml" > /dev/null
     echo "(--check on the pinned copy: exit 0)"
+    echo; echo "== sigward sbom: the packages of an image's verified SBOM attestation"
+    {{bin}} sbom --policy "$out/policy.yaml" --trusted-root "$out/trusted_root.json" --oci-layout "$out/layout" registry.demo.test/attested/app:v1
+    echo; echo "== sigward affected --advisories $out/advisories: which verified SBOMs hold an affected package"
+    status=0
+    {{bin}} affected --policy "$out/policy.yaml" --trusted-root "$out/trusted_root.json" --oci-layout "$out/layout" \
+        --advisories "$out/advisories" registry.demo.test/attested/app:v1 registry.demo.test/signed/legacy:v1 || status=$?
+    echo "(exit $status: affected packages, and an image with no SBOM)"
+    test "$status" -eq 1
     echo; echo "== sigward component"
     {{bin}} component
     for policy in policies/*; do
