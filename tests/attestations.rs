@@ -80,6 +80,45 @@ impl World {
         }
     }
 
+    /// A legacy cosign `.att` layer: a DSSE envelope as the body, the
+    /// `.sig` annotations (signature annotation empty), a Rekor SET.
+    fn legacy_attestation(
+        &self,
+        predicate_type: &str,
+        predicate: Value,
+        edit: impl Fn(&mut Value),
+    ) -> Signature {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut statement = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": IMAGE, "digest": {"sha256": hex::encode(&self.digest)}}],
+            "predicateType": predicate_type,
+            "predicate": predicate,
+        });
+        let payload = statement.to_string().into_bytes();
+        let payload_type = "application/vnd.in-toto+json";
+        let signature = testpki::sign(&self.key, &sigward_core::dsse::pae(payload_type, &payload));
+        let body = testpki::dsse_body(&payload, &signature, &self.leaf);
+        let set = self.pki.rekor_bundle_annotation(&body, SIGNED_AT);
+        // What an attacker who cannot sign may change: the statement.
+        edit(&mut statement);
+        let envelope = json!({
+            "payloadType": payload_type,
+            "payload": b64.encode(statement.to_string()),
+            "signatures": [{"keyid": "", "sig": b64.encode(&signature)}],
+        });
+        Signature::Legacy {
+            payload: envelope.to_string().into_bytes(),
+            annotations: testpki::legacy_annotations(
+                &[],
+                Some(&self.leaf),
+                &[&self.pki.intermediate, &self.pki.root],
+                Some(set),
+            ),
+        }
+    }
+
     fn attestation(&self, predicate_type: &str, predicate: Value) -> Signature {
         self.attestation_about(&self.digest.clone(), predicate_type, predicate)
     }
@@ -547,4 +586,39 @@ fn affected_scales_with_packages_plus_advisories() {
     let found = advisory::affected(&packages, &advisories);
     assert_eq!(found.len(), 10_000);
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_legacy_att_layer_is_verified_as_an_attestation() {
+    let w = World::new();
+    let yaml = "      - predicateType: slsaprovenance1\n        require:\n          - path: runDetails.builder.id\n            equals: https://builder.test\n";
+    let good = w.legacy_attestation(SLSA, provenance("https://builder.test"), |_| {});
+    let (allowed, message) = w.decide(yaml, &[w.signature()], &[good], NOW);
+    assert!(allowed, "{message}");
+    // Its conditions apply as to a bundle.
+    let other = w.legacy_attestation(SLSA, provenance("https://evil.test"), |_| {});
+    let (allowed, message) = w.decide(yaml, &[w.signature()], &[other], NOW);
+    assert!(
+        !allowed && message.contains("found \"https://evil.test\""),
+        "{message}"
+    );
+    // The statement changed after signing: the log entry no longer records it.
+    let tampered = w.legacy_attestation(SLSA, provenance("https://evil.test"), |s| {
+        s["predicate"]["runDetails"]["builder"]["id"] = json!("https://builder.test");
+    });
+    let (allowed, message) = w.decide(yaml, &[w.signature()], &[tampered], NOW);
+    assert!(
+        !allowed && message.contains("attestation 0: tlog.body"),
+        "{message}"
+    );
+    // A layer that is not a DSSE envelope.
+    let junk = Signature::Legacy {
+        payload: b"{}".to_vec(),
+        annotations: Vec::new(),
+    };
+    let (allowed, message) = w.decide(yaml, &[w.signature()], &[junk], NOW);
+    assert!(
+        !allowed && message.contains("attestation 0: dsse: the .att layer is not a DSSE envelope"),
+        "{message}"
+    );
 }

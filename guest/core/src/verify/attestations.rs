@@ -7,6 +7,7 @@
 use super::Signature;
 use super::attestation::{self, Attested};
 use super::bundle::{Artifact, Failure, KeyLog, Signer};
+use super::legacy_attestation;
 use crate::bundle::{Bundle, Content};
 use crate::decision::{Check, Outcome};
 use crate::policy::attestation::{AttestationSigner, Requirement};
@@ -43,9 +44,9 @@ pub fn check(
     trace: &mut Vec<Check>,
 ) -> Result<Vec<Attested>, String> {
     let mut all_met = Vec::with_capacity(requirements.len());
-    // Each offered bundle parsed once, with its unverified predicate type;
-    // a legacy layer or a bundle that does not parse, with why.
-    let parsed: Vec<Result<(Bundle, Option<String>), String>> = offered
+    // Each offered bundle parsed once, and each candidate's unverified
+    // predicate type; a bundle that does not parse, with why.
+    let parsed: Vec<Result<(Candidate<'_>, Option<String>), String>> = offered
         .iter()
         .enumerate()
         .map(|(k, candidate)| match candidate {
@@ -53,12 +54,19 @@ pub fn check(
                 attestation::parse(bundle)
                     .map(|b| {
                         let t = attestation::statement_type(&b);
-                        (b, t)
+                        (Candidate::Bundle(b), t)
                     })
                     .map_err(|e| format!("attestation {k}: {e}"))
             }
-            Signature::Legacy { .. } => Err(format!(
-                "attestation {k} is a legacy .att layer, which this version does not verify"
+            Signature::Legacy {
+                payload,
+                annotations,
+            } => Ok((
+                Candidate::Legacy {
+                    layer: payload,
+                    annotations,
+                },
+                legacy_attestation::statement_type(payload),
             )),
         })
         .collect();
@@ -81,7 +89,9 @@ pub fn check(
             };
             // A signature, or an attestation of another type by its
             // unverified statement: not verified, not a candidate.
-            if matches!(bundle.content, Content::MessageSignature { .. }) {
+            if let Candidate::Bundle(b) = bundle
+                && matches!(b.content, Content::MessageSignature { .. })
+            {
                 continue;
             }
             if let Some(found) = found
@@ -196,13 +206,29 @@ pub fn check(
 /// An attestation verified (with the checks that held), or why not.
 type Verified = Result<(Attested, Vec<Check>), Failure>;
 
+/// An offered attestation, read: a bundle, or a legacy `.att` layer.
+enum Candidate<'a> {
+    Bundle(Bundle),
+    Legacy {
+        layer: &'a [u8],
+        annotations: &'a [(String, String)],
+    },
+}
+
 fn verify_one(
-    bundle: &Bundle,
+    candidate: &Candidate<'_>,
     digest: [u8; 32],
     signer: Signer<'_>,
     root: &TrustedRoot,
 ) -> Verified {
     let mut checks = Vec::new();
-    attestation::verify(bundle, Artifact::Digest(digest), signer, root, &mut checks)
-        .map(|a| (a, checks))
+    let attested = match candidate {
+        Candidate::Bundle(bundle) => {
+            attestation::verify(bundle, Artifact::Digest(digest), signer, root, &mut checks)
+        }
+        Candidate::Legacy { layer, annotations } => {
+            legacy_attestation::verify(layer, annotations, digest, signer, root, &mut checks)
+        }
+    };
+    attested.map(|a| (a, checks))
 }

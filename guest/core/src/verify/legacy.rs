@@ -56,7 +56,8 @@ pub fn verify(
     };
 
     let payload_digest: [u8; 32] = Sha256::digest(payload).into();
-    let time = verify_rekor_bundle(&layer, &signer_der, &payload_digest, root, &mut pass)?;
+    let signed = body::Signed::Digest(HashAlgorithm::Sha256, &payload_digest);
+    let time = verify_rekor_bundle(&layer, &signer_der, signed, root, &mut pass)?;
     if time.is_none() && matches!(signer, Signer::Keyless(_)) {
         return fail(
             "tlog.set",
@@ -97,11 +98,12 @@ pub fn verify(
 }
 
 /// Checks the Rekor bundle annotation, if any, and returns the integrated
-/// time its SET proves. A bundle that is present must verify.
-fn verify_rekor_bundle(
+/// time its SET proves. A bundle that is present must verify, and its entry
+/// must record `signed` (a payload digest, or a DSSE envelope's payload).
+pub(crate) fn verify_rekor_bundle(
     layer: &Layer,
     signer_der: &[u8],
-    payload_digest: &[u8; 32],
+    signed: body::Signed<'_>,
     root: &TrustedRoot,
     pass: &mut impl FnMut(&str, String),
 ) -> Result<Option<i64>, Failure> {
@@ -116,7 +118,7 @@ fn verify_rekor_bundle(
     let claims = body::Claims {
         signature: &layer.signature,
         signer_der,
-        signed: body::Signed::Digest(HashAlgorithm::Sha256, payload_digest),
+        signed,
     };
     body::check(&rekor.body, kind, version, &claims).or_else(|e| fail("tlog.body", e))?;
     pass(

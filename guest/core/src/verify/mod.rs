@@ -5,6 +5,7 @@ pub mod attestation;
 pub mod attestations;
 pub mod bundle;
 pub mod legacy;
+pub mod legacy_attestation;
 pub mod sbom;
 
 use std::fmt;
