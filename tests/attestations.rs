@@ -80,42 +80,28 @@ impl World {
         }
     }
 
-    /// A legacy cosign `.att` layer: a DSSE envelope as the body, the
-    /// `.sig` annotations (signature annotation empty), a Rekor SET.
+    /// A legacy cosign `.att` layer, its statement changed by `edit` after
+    /// signing.
     fn legacy_attestation(
         &self,
         predicate_type: &str,
         predicate: Value,
         edit: impl Fn(&mut Value),
     ) -> Signature {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut statement = json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{"name": IMAGE, "digest": {"sha256": hex::encode(&self.digest)}}],
-            "predicateType": predicate_type,
-            "predicate": predicate,
-        });
-        let payload = statement.to_string().into_bytes();
-        let payload_type = "application/vnd.in-toto+json";
-        let signature = testpki::sign(&self.key, &sigward_core::dsse::pae(payload_type, &payload));
-        let body = testpki::dsse_body(&payload, &signature, &self.leaf);
-        let set = self.pki.rekor_bundle_annotation(&body, SIGNED_AT);
-        // What an attacker who cannot sign may change: the statement.
-        edit(&mut statement);
-        let envelope = json!({
-            "payloadType": payload_type,
-            "payload": b64.encode(statement.to_string()),
-            "signatures": [{"keyid": "", "sig": b64.encode(&signature)}],
-        });
+        let (payload, annotations) = testpki::legacy_attestation_layer(
+            &self.pki,
+            &self.key,
+            &self.leaf,
+            IMAGE,
+            &hex::encode(&self.digest),
+            predicate_type,
+            predicate,
+            SIGNED_AT,
+            edit,
+        );
         Signature::Legacy {
-            payload: envelope.to_string().into_bytes(),
-            annotations: testpki::legacy_annotations(
-                &[],
-                Some(&self.leaf),
-                &[&self.pki.intermediate, &self.pki.root],
-                Some(set),
-            ),
+            payload,
+            annotations,
         }
     }
 

@@ -619,6 +619,38 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         "attestation[0] (https://slsa.dev/provenance/v1): none of the attestations found is of this type",
         "SBOMs and a scan, but no provenance",
     );
+    // cosign before bundles: a .sig signature and .att attestations.
+    let (name, r, d) = image(sink, "attested/legacy:v1", "attested/legacy:v1")?;
+    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
+    let layers: Vec<LegacyLayer> = all(BUILDER, &["LOW"], "legacy")
+        .into_iter()
+        .map(|(predicate_type, predicate)| {
+            let (payload, annotations) = testpki::legacy_attestation_layer(
+                &s.pki,
+                &s.keyless,
+                &s.leaf,
+                r.repository(),
+                d.digest.trim_start_matches("sha256:"),
+                predicate_type,
+                predicate,
+                T0 + 60,
+                |_| {},
+            );
+            LegacyLayer {
+                payload,
+                annotations,
+            }
+        })
+        .collect();
+    publish::legacy_attestations(sink, &r, &d.digest, &layers)?;
+    case(
+        &name,
+        true,
+        true,
+        "verified via legacy signature (bundle verified true)",
+        "a legacy .sig signature and legacy .att attestations",
+    );
     let name = attested(
         sink,
         "attested/attestation-only:v1",

@@ -873,7 +873,7 @@ fn attestations(runtime: &Runtime, report: &mut Report) {
          vulnerability scan with a deny condition), five bundles offered, each one verified \
          (certificate path, SCT, SET, inclusion proof, DSSE signature, subject). *verify*: the \
          same image's signature alone under a rule without attestations (`signed/referrer:v1`). \
-         *affected*: the verified SBOM of each of the five attested images against the demo's \
+         *affected*: the verified SBOM of each of the six attested images against the demo's \
          eight OSV advisories.",
     );
     let dir = std::env::temp_dir().join(format!("sigward-bench-att-{}", std::process::id()));
@@ -942,7 +942,7 @@ fn attestations(runtime: &Runtime, report: &mut Report) {
                 attested.cell(),
             ],
             vec![
-                "affected, 5 images × 8 advisories".to_owned(),
+                "affected, 6 images × 8 advisories".to_owned(),
                 affected.cell(),
             ],
         ],

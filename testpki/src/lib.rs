@@ -693,3 +693,49 @@ pub fn attestation_bundle(
     let entry = pki.entry(&body, "dsse", integrated_time);
     dsse_bundle(leaf, entry, payload_type, &payload, &signature)
 }
+
+/// A legacy cosign `.att` layer (before bundles): the DSSE envelope of an
+/// in-toto statement as the layer body, and the `.sig` annotations
+/// (certificate, chain, a Rekor SET over a `dsse` entry; the signature
+/// annotation empty, as cosign leaves it). `edit` changes the statement
+/// after it is signed and logged, as an attacker who cannot sign might.
+#[allow(clippy::too_many_arguments)]
+pub fn legacy_attestation_layer(
+    pki: &Pki,
+    key: &SigningKey,
+    leaf: &[u8],
+    name: &str,
+    digest: &str,
+    predicate_type: &str,
+    predicate: Value,
+    integrated_time: i64,
+    edit: impl Fn(&mut Value),
+) -> (Vec<u8>, Vec<(String, String)>) {
+    let mut statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": digest}}],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    });
+    let payload = statement.to_string().into_bytes();
+    let payload_type = "application/vnd.in-toto+json";
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(&payload);
+    let signature = sign(key, &pae);
+    let body = dsse_body(&payload, &signature, leaf);
+    let set = pki.rekor_bundle_annotation(&body, integrated_time);
+    edit(&mut statement);
+    let envelope = json!({
+        "payloadType": payload_type,
+        "payload": B64.encode(statement.to_string()),
+        "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
+    });
+    let annotations =
+        legacy_annotations(&[], Some(leaf), &[&pki.intermediate, &pki.root], Some(set));
+    (envelope.to_string().into_bytes(), annotations)
+}

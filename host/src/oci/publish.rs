@@ -142,11 +142,40 @@ pub fn legacy_signatures(
     subject: &str,
     layers: &[LegacyLayer],
 ) -> Result<Descriptor, FetchError> {
-    let tag = with_tag(image, &digest_tag(subject, ".sig"));
+    legacy_image(sink, image, subject, ".sig", SIMPLE_SIGNING, layers)
+}
+
+/// The `sha256-<hex>.att` image for `subject`: one DSSE envelope layer per
+/// attestation, as cosign wrote attestations before bundles.
+pub fn legacy_attestations(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &str,
+    layers: &[LegacyLayer],
+) -> Result<Descriptor, FetchError> {
+    legacy_image(
+        sink,
+        image,
+        subject,
+        ".att",
+        "application/vnd.dsse.envelope.v1+json",
+        layers,
+    )
+}
+
+fn legacy_image(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    subject: &str,
+    suffix: &str,
+    media_type: &str,
+    layers: &[LegacyLayer],
+) -> Result<Descriptor, FetchError> {
+    let tag = with_tag(image, &digest_tag(subject, suffix));
     let config = blob(sink, &tag, EMPTY_MEDIA_TYPE, EMPTY)?;
     let mut descriptors = Vec::new();
     for layer in layers {
-        let mut d = blob(sink, &tag, SIMPLE_SIGNING, &layer.payload)?;
+        let mut d = blob(sink, &tag, media_type, &layer.payload)?;
         d.annotations = layer
             .annotations
             .iter()
