@@ -3,6 +3,8 @@
 //! time it was frozen. The first byte picks the step; the rest is the file.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use sigward_core::tuf::trusted::TrustedSet;
 
@@ -18,35 +20,48 @@ const SNAPSHOT: &[u8] = include_bytes!(
 /// 2025-02-09T12:02:08Z, the repository's `faketime`.
 const NOW: i64 = 1_739_102_528;
 
+/// The trusted set after the real root, after the real timestamp, and
+/// after the real snapshot: verified once, cloned for each input.
+fn prefixes() -> &'static [Option<TrustedSet>; 3] {
+    static SETS: OnceLock<[Option<TrustedSet>; 3]> = OnceLock::new();
+    SETS.get_or_init(|| {
+        let root = TrustedSet::new(ROOT, NOW).ok();
+        let timestamp = root.clone().and_then(|mut s| s.update_timestamp(TIMESTAMP).ok().map(|_| s));
+        let snapshot = timestamp
+            .clone()
+            .and_then(|mut s| s.update_snapshot(SNAPSHOT, false).ok().map(|_| s));
+        [root, timestamp, snapshot]
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((step, file)) = data.split_first() else {
         return;
     };
-    let Ok(mut set) = TrustedSet::new(ROOT, NOW) else {
-        return;
-    };
+    let [root, timestamp, snapshot] = prefixes();
     match step % 5 {
         0 => {
             let _ = TrustedSet::new(file, NOW);
         }
         1 => {
-            let _ = set.update_root(file);
+            if let Some(mut set) = root.clone() {
+                let _ = set.update_root(file);
+            }
         }
         2 => {
-            let _ = set.update_timestamp(file);
+            if let Some(mut set) = root.clone() {
+                let _ = set.update_timestamp(file);
+            }
         }
-        step => {
-            if set.update_timestamp(TIMESTAMP).is_err() {
-                return;
-            }
-            if step == 3 {
+        3 => {
+            if let Some(mut set) = timestamp.clone() {
                 let _ = set.update_snapshot(file, data.len() % 2 == 0);
-                return;
             }
-            if set.update_snapshot(SNAPSHOT, false).is_err() {
-                return;
+        }
+        _ => {
+            if let Some(mut set) = snapshot.clone() {
+                let _ = set.update_targets("targets", "root", file, false);
             }
-            let _ = set.update_targets("targets", "root", file, false);
         }
     }
 });
