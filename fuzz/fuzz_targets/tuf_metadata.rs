@@ -26,7 +26,9 @@ fn prefixes() -> &'static [Option<TrustedSet>; 3] {
     static SETS: OnceLock<[Option<TrustedSet>; 3]> = OnceLock::new();
     SETS.get_or_init(|| {
         let root = TrustedSet::new(ROOT, NOW).ok();
-        let timestamp = root.clone().and_then(|mut s| s.update_timestamp(TIMESTAMP).ok().map(|_| s));
+        let timestamp = root
+            .clone()
+            .and_then(|mut s| s.update_timestamp(TIMESTAMP).ok().map(|_| s));
         let snapshot = timestamp
             .clone()
             .and_then(|mut s| s.update_snapshot(SNAPSHOT, false).ok().map(|_| s));
