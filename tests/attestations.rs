@@ -608,3 +608,53 @@ fn a_legacy_att_layer_is_verified_as_an_attestation() {
         "{message}"
     );
 }
+
+/// sigstore-js's SLSA v0.2 provenance for sigstore@1.3.0 (sigstore-go's
+/// example): the v0.2 field names, under a `slsaprovenance` entry.
+#[test]
+fn real_slsa_v02_provenance_from_the_corpus() {
+    let dir = shared_dir().join("corpus/sigstore-go/examples");
+    let json = std::fs::read(dir.join("bundle-provenance.json")).unwrap();
+    let root =
+        TrustedRoot::parse(&std::fs::read(dir.join("trusted-root-public-good.json")).unwrap())
+            .unwrap();
+    let identity = KeylessIdentity::new(
+        "https://token.actions.githubusercontent.com".into(),
+        Some(
+            "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+                .into(),
+        ),
+        None,
+    )
+    .unwrap();
+    let sha512: [u8; 64] = hex::decode_array("76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751").unwrap();
+    let bundle = attestation::parse(&json).unwrap();
+    let attested = attestation::verify(
+        &bundle,
+        Artifact::Sha512(sha512),
+        Signer::Keyless(&identity),
+        &root,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let policy = Policy::parse(
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: x.test/*\n    keyless: {issuer: i, subject: s}\n    attestations:\n      - predicateType: slsaprovenance\n        require:\n          - path: builder.id\n            equals: https://github.com/actions/runner\n          - path: invocation.configSource.entryPoint\n            equals: .github/workflows/release.yml\n          - path: materials[*].uri\n            regex: ^git\\+https://github\\.com/sigstore/sigstore-js@\n",
+    )
+    .unwrap();
+    let requirement = &policy.rules()[0].attestations[0];
+    assert_eq!(attested.predicate_type, requirement.predicate_type);
+    assert_eq!(
+        requirement.check(&attested.predicate).map(|h| h.len()),
+        Ok(3)
+    );
+    // Another image's digest: refused at the subject.
+    let error = attestation::verify(
+        &bundle,
+        Artifact::Sha512([7; 64]),
+        Signer::Keyless(&identity),
+        &root,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(error.check, "dsse.subject");
+}
