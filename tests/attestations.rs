@@ -64,16 +64,14 @@ impl World {
         predicate_type: &str,
         predicate: Value,
     ) -> Signature {
-        let bundle = testpki::attestation_bundle(
-            &self.pki,
-            &self.key,
-            &self.leaf,
-            IMAGE,
-            &hex::encode(digest),
+        let statement = testpki::Statement {
+            name: IMAGE,
+            digest: &hex::encode(digest),
             predicate_type,
             predicate,
-            SIGNED_AT,
-        );
+        };
+        let bundle =
+            testpki::attestation_bundle(&self.pki, &self.key, &self.leaf, &statement, SIGNED_AT);
         Signature::ReferrerBundle {
             manifest_digest: format!("sha256:{}", "ab".repeat(32)),
             bundle: bundle.to_string().into_bytes(),
@@ -88,16 +86,14 @@ impl World {
         predicate: Value,
         edit: impl Fn(&mut Value),
     ) -> Signature {
-        let (payload, annotations) = testpki::legacy_attestation_layer(
-            &self.pki,
-            &self.key,
-            &self.leaf,
-            IMAGE,
-            &hex::encode(&self.digest),
+        let statement = testpki::Statement {
+            name: IMAGE,
+            digest: &hex::encode(&self.digest),
             predicate_type,
             predicate,
-            SIGNED_AT,
-            edit,
+        };
+        let (payload, annotations) = testpki::legacy_attestation_layer(
+            &self.pki, &self.key, &self.leaf, &statement, SIGNED_AT, edit,
         );
         Signature::Legacy {
             payload,
@@ -534,16 +530,13 @@ fn affected_through_the_verified_sbom_only() {
     let stranger = Pki::with_ca_keys(90, 91, T0 + 86_400 * 365);
     let key = testpki::key(51);
     let leaf = stranger.leaf(&key, Some(ISSUER), 1);
-    let forged = testpki::attestation_bundle(
-        &stranger,
-        &key,
-        &leaf,
-        IMAGE,
-        &hex::encode(&w.digest),
-        CYCLONEDX,
-        sigward_demo::cyclonedx(),
-        SIGNED_AT,
-    );
+    let statement = testpki::Statement {
+        name: IMAGE,
+        digest: &hex::encode(&w.digest),
+        predicate_type: CYCLONEDX,
+        predicate: sigward_demo::cyclonedx(),
+    };
+    let forged = testpki::attestation_bundle(&stranger, &key, &leaf, &statement, SIGNED_AT);
     let forged = [Signature::TagBundle(forged.to_string().into_bytes())];
     let error =
         sbom::affected(&policy, &w.image(), &forged, &w.root, now, &advisories).unwrap_err();

@@ -109,19 +109,15 @@ impl Signers {
         predicate_type: &str,
         predicate: serde_json::Value,
     ) -> Vec<u8> {
-        let hex = digest.trim_start_matches("sha256:");
-        testpki::attestation_bundle(
-            &self.pki,
-            &self.keyless,
-            &self.leaf,
+        let statement = testpki::Statement {
             name,
-            hex,
+            digest: digest.trim_start_matches("sha256:"),
             predicate_type,
             predicate,
-            T0 + 60,
-        )
-        .to_string()
-        .into_bytes()
+        };
+        testpki::attestation_bundle(&self.pki, &self.keyless, &self.leaf, &statement, T0 + 60)
+            .to_string()
+            .into_bytes()
     }
 
     /// A v0.3 bundle: a keyless message signature over the image manifest.
@@ -626,14 +622,17 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     let layers: Vec<LegacyLayer> = all(BUILDER, &["LOW"], "legacy")
         .into_iter()
         .map(|(predicate_type, predicate)| {
+            let statement = testpki::Statement {
+                name: r.repository(),
+                digest: d.digest.trim_start_matches("sha256:"),
+                predicate_type,
+                predicate,
+            };
             let (payload, annotations) = testpki::legacy_attestation_layer(
                 &s.pki,
                 &s.keyless,
                 &s.leaf,
-                r.repository(),
-                d.digest.trim_start_matches("sha256:"),
-                predicate_type,
-                predicate,
+                &statement,
                 T0 + 60,
                 |_| {},
             );

@@ -659,80 +659,74 @@ pub fn dsse_bundle(
     })
 }
 
-/// A keyless attestation: a v0.3 bundle whose DSSE envelope holds an in-toto
-/// statement about `name` at `digest` (64 hex digits) of `predicate_type`,
-/// signed by `key` under `leaf` and logged at `integrated_time`.
-#[allow(clippy::too_many_arguments)]
+/// The in-toto media type of a DSSE payload.
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+/// What an attestation is about and says: the subject's name and SHA-256
+/// (64 hex digits), the predicate type and the predicate.
+pub struct Statement<'a> {
+    pub name: &'a str,
+    pub digest: &'a str,
+    pub predicate_type: &'a str,
+    pub predicate: Value,
+}
+
+impl Statement<'_> {
+    fn to_json(&self) -> Value {
+        json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": self.name, "digest": {"sha256": self.digest}}],
+            "predicateType": self.predicate_type,
+            "predicate": self.predicate,
+        })
+    }
+}
+
+/// A statement's payload, signed by `key` over the DSSE PAE, and the `dsse`
+/// log entry body that records it under `leaf`.
+fn sign_statement(key: &SigningKey, leaf: &[u8], statement: &Value) -> (Vec<u8>, Vec<u8>, Value) {
+    let payload = statement.to_string().into_bytes();
+    let mut pae = format!("DSSEv1 {} {IN_TOTO} {} ", IN_TOTO.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let signature = sign(key, &pae);
+    let body = dsse_body(&payload, &signature, leaf);
+    (payload, signature, body)
+}
+
+/// A keyless attestation: a v0.3 bundle whose DSSE envelope holds the
+/// statement, signed by `key` under `leaf` and logged at `integrated_time`.
 pub fn attestation_bundle(
     pki: &Pki,
     key: &SigningKey,
     leaf: &[u8],
-    name: &str,
-    digest: &str,
-    predicate_type: &str,
-    predicate: Value,
+    statement: &Statement<'_>,
     integrated_time: i64,
 ) -> Value {
-    let statement = json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": name, "digest": {"sha256": digest}}],
-        "predicateType": predicate_type,
-        "predicate": predicate,
-    });
-    let payload = statement.to_string().into_bytes();
-    let payload_type = "application/vnd.in-toto+json";
-    let mut pae = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    pae.extend_from_slice(&payload);
-    let signature = sign(key, &pae);
-    let body = dsse_body(&payload, &signature, leaf);
+    let (payload, signature, body) = sign_statement(key, leaf, &statement.to_json());
     let entry = pki.entry(&body, "dsse", integrated_time);
-    dsse_bundle(leaf, entry, payload_type, &payload, &signature)
+    dsse_bundle(leaf, entry, IN_TOTO, &payload, &signature)
 }
 
-/// A legacy cosign `.att` layer (before bundles): the DSSE envelope of an
-/// in-toto statement as the layer body, and the `.sig` annotations
-/// (certificate, chain, a Rekor SET over a `dsse` entry; the signature
-/// annotation empty, as cosign leaves it). `edit` changes the statement
-/// after it is signed and logged, as an attacker who cannot sign might.
-#[allow(clippy::too_many_arguments)]
+/// A legacy cosign `.att` layer (before bundles): the DSSE envelope of the
+/// statement as the layer body, and the `.sig` annotations (certificate,
+/// chain, a Rekor SET over a `dsse` entry; the signature annotation empty,
+/// as cosign leaves it). `edit` changes the statement after it is signed
+/// and logged, as an attacker who cannot sign might.
 pub fn legacy_attestation_layer(
     pki: &Pki,
     key: &SigningKey,
     leaf: &[u8],
-    name: &str,
-    digest: &str,
-    predicate_type: &str,
-    predicate: Value,
+    statement: &Statement<'_>,
     integrated_time: i64,
     edit: impl Fn(&mut Value),
 ) -> (Vec<u8>, Vec<(String, String)>) {
-    let mut statement = json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": name, "digest": {"sha256": digest}}],
-        "predicateType": predicate_type,
-        "predicate": predicate,
-    });
-    let payload = statement.to_string().into_bytes();
-    let payload_type = "application/vnd.in-toto+json";
-    let mut pae = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    pae.extend_from_slice(&payload);
-    let signature = sign(key, &pae);
-    let body = dsse_body(&payload, &signature, leaf);
+    let mut json = statement.to_json();
+    let (_, signature, body) = sign_statement(key, leaf, &json);
     let set = pki.rekor_bundle_annotation(&body, integrated_time);
-    edit(&mut statement);
+    edit(&mut json);
     let envelope = json!({
-        "payloadType": payload_type,
-        "payload": B64.encode(statement.to_string()),
+        "payloadType": IN_TOTO,
+        "payload": B64.encode(json.to_string()),
         "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
     });
     let annotations =

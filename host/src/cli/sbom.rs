@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use sigward_host::PolicySession;
 use sigward_host::decide::attestations_of;
 use sigward_host::runtime::{Finding, SbomPackage};
 
@@ -50,11 +51,7 @@ pub struct AffectedArgs {
 /// `sigward sbom`: exit 0 with the packages, 1 when no SBOM verifies, 2 on
 /// a usage, policy or input error.
 pub fn sbom(args: &SbomArgs) -> Exit {
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let mut session = match policy_session(&runtime, &args.policy) {
+    let mut session = match session(&args.policy) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
@@ -107,6 +104,12 @@ pub fn sbom(args: &SbomArgs) -> Exit {
     Exit::Ok
 }
 
+/// The policy loaded into the component.
+fn session(policy: &Path) -> Result<Box<PolicySession>, Exit> {
+    let runtime = runtime().map_err(fail)?;
+    policy_session(&runtime, policy)
+}
+
 fn refused(image: &str, reason: &str) -> Exit {
     println!("NO SBOM  {image}  {reason}");
     Exit::Refused
@@ -123,11 +126,7 @@ pub fn affected(args: &AffectedArgs) -> Exit {
         Ok(list) => list,
         Err(e) => return fail(e),
     };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let mut session = match policy_session(&runtime, &args.policy) {
+    let mut session = match session(&args.policy) {
         Ok(s) => s,
         Err(exit) => return exit,
     };

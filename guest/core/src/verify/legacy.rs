@@ -35,25 +35,7 @@ pub fn verify(
     );
     let layer = cosign::parse_layer(annotations).or_else(|e| fail("cosign.layer", e))?;
 
-    let (signer_der, key) = match (&layer.certificate, signer) {
-        (_, Signer::Key(key, _)) => (key.spki_der().or_else(|e| fail("key", e))?, key.clone()),
-        (Some(der), Signer::Keyless(_)) => {
-            let cert =
-                chain::parse(der, "the signing certificate").or_else(|e| fail("certificate", e))?;
-            let key = PublicKey::from_spki_der(cert.public_key().raw)
-                .or_else(|e| fail("certificate", e))?;
-            (der.clone(), key)
-        }
-        (None, Signer::Keyless(_)) => {
-            return fail(
-                "material",
-                format!(
-                    "expected a certificate ({}) for a keyless identity, found none",
-                    cosign::CERTIFICATE_ANNOTATION
-                ),
-            );
-        }
-    };
+    let (signer_der, key) = signer_material(&layer, signer)?;
 
     let payload_digest: [u8; 32] = Sha256::digest(payload).into();
     let signed = body::Signed::Digest(HashAlgorithm::Sha256, &payload_digest);
@@ -95,6 +77,31 @@ pub fn verify(
         ),
     );
     Ok(time.is_some())
+}
+
+/// The signer as the log records it (the certificate, or the key as SPKI)
+/// and the key that signed: the rule's key, or the layer's certificate's.
+pub(crate) fn signer_material(
+    layer: &Layer,
+    signer: Signer<'_>,
+) -> Result<(Vec<u8>, PublicKey), Failure> {
+    match (&layer.certificate, signer) {
+        (_, Signer::Key(key, _)) => Ok((key.spki_der().or_else(|e| fail("key", e))?, key.clone())),
+        (Some(der), Signer::Keyless(_)) => {
+            let cert =
+                chain::parse(der, "the signing certificate").or_else(|e| fail("certificate", e))?;
+            let key = PublicKey::from_spki_der(cert.public_key().raw)
+                .or_else(|e| fail("certificate", e))?;
+            Ok((der.clone(), key))
+        }
+        (None, Signer::Keyless(_)) => fail(
+            "material",
+            format!(
+                "expected a certificate ({}) for a keyless identity, found none",
+                cosign::CERTIFICATE_ANNOTATION
+            ),
+        ),
+    }
 }
 
 /// Checks the Rekor bundle annotation, if any, and returns the integrated

@@ -11,15 +11,13 @@ use serde_json::Value;
 
 use super::attestation::Attested;
 use super::bundle::{Failure, Signer, fail, verify_certificate};
-use super::legacy::verify_rekor_bundle;
+use super::legacy::{signer_material, verify_rekor_bundle};
 use crate::cosign::{self, SIGNATURE_ANNOTATION};
 use crate::decision::{Check, Outcome};
 use crate::dsse;
-use crate::public_key::PublicKey;
 use crate::statement;
 use crate::tlog::body;
 use crate::trust_root::TrustedRoot;
-use crate::x509::chain;
 
 /// The envelope as cosign writes it in the layer.
 #[derive(serde::Deserialize)]
@@ -82,22 +80,7 @@ pub fn verify(
         .collect();
     annotations.push((SIGNATURE_ANNOTATION.to_owned(), signature.sig.clone()));
     let layer = cosign::parse_layer(&annotations).or_else(|e| fail("cosign.layer", e))?;
-    let (signer_der, key) = match (&layer.certificate, signer) {
-        (_, Signer::Key(key, _)) => (key.spki_der().or_else(|e| fail("key", e))?, key.clone()),
-        (Some(der), Signer::Keyless(_)) => {
-            let cert =
-                chain::parse(der, "the signing certificate").or_else(|e| fail("certificate", e))?;
-            let key = PublicKey::from_spki_der(cert.public_key().raw)
-                .or_else(|e| fail("certificate", e))?;
-            (der.clone(), key)
-        }
-        (None, Signer::Keyless(_)) => {
-            return fail(
-                "material",
-                "expected a certificate for a keyless identity, found none",
-            );
-        }
-    };
+    let (signer_der, key) = signer_material(&layer, signer)?;
     let signed = body::Signed::Dsse {
         payload_type: &envelope.payload_type,
         payload: &payload,
