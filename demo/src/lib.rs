@@ -12,7 +12,7 @@ pub mod vectors;
 use sha2::{Digest as _, Sha256};
 use sigward_host::oci::publish::{self, LegacyLayer, Sink};
 
-use sigward_host::oci::{Descriptor, FetchError, Reference};
+use sigward_host::oci::{Descriptor, FetchError, Reference, digested_name};
 use sigward_testpki::{self as testpki, ISSUER, Pki, SUBJECT, T0};
 
 /// The identity the `other-team` rule demands, which no image here has.
@@ -385,6 +385,12 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         let d = publish::image(sink, &r, content.as_bytes())?;
         Ok::<(String, Reference, Descriptor), FetchError>((name, r, d))
     };
+    let multi_platform = |sink: &mut dyn Sink, path: &str| {
+        let name = format!("{registry}/{path}");
+        let r = reference(&name)?;
+        let m = publish::multi_platform(sink, &r, path.as_bytes(), &["amd64", "arm64"])?;
+        Ok::<(String, Reference, publish::MultiPlatform), FetchError>((name, r, m))
+    };
     let mut case = |image: &str, allowed: bool, verified: bool, message: &str, about| {
         cases.push(Case {
             image: image.to_owned(),
@@ -529,31 +535,34 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     let spdx_type = "https://spdx.dev/Document";
     let cdx_type = "https://cyclonedx.org/bom";
     let vuln = "https://cosign.sigstore.dev/attestation/vuln/v1";
-    let attested = |sink: &mut dyn Sink,
-                    path: &str,
-                    sign: bool,
-                    predicates: Vec<(&str, serde_json::Value)>| {
-        let (name, r, d) = image(sink, path, path)?;
+    let attest = |sink: &mut dyn Sink,
+                  r: &Reference,
+                  d: &Descriptor,
+                  sign: bool,
+                  predicates: Vec<(&str, serde_json::Value)>| {
         let mut referrers = Vec::new();
         if sign {
-            referrers.push(publish::bundle_referrer(
-                sink,
-                &r,
-                &d,
-                &s.bundle(&d.digest),
-            )?);
+            referrers.push(publish::bundle_referrer(sink, r, d, &s.bundle(&d.digest))?);
         }
         for (predicate_type, predicate) in predicates {
             let bundle = s.attestation(r.repository(), &d.digest, predicate_type, predicate);
             referrers.push(publish::annotated_referrer(
                 sink,
-                &r,
-                &d,
+                r,
+                d,
                 &bundle,
                 Some(predicate_type),
             )?);
         }
-        publish::referrers_index(sink, &r, &d.digest, &referrers)?;
+        publish::referrers_index(sink, r, &d.digest, &referrers)?;
+        Ok::<(), FetchError>(())
+    };
+    let attested = |sink: &mut dyn Sink,
+                    path: &str,
+                    sign: bool,
+                    predicates: Vec<(&str, serde_json::Value)>| {
+        let (name, r, d) = image(sink, path, path)?;
+        attest(sink, &r, &d, sign, predicates)?;
         Ok::<String, FetchError>(name)
     };
     let all = |builder: &str, severities: &[&str], repo: &str| {
@@ -662,6 +671,45 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         false,
         "no signatures found",
         "attestations alone: never counted as a signature",
+    );
+
+    // Multi-platform images. An attestation, like a signature, names one
+    // digest: the index when a tag is admitted, a platform's manifest when
+    // the image is pinned to it.
+    let (name, r, d) = multi_platform(sink, "attested/multi-arch:v1")?;
+    attest(sink, &r, &d.index, true, all(BUILDER, &[], "multi-arch"))?;
+    case(
+        &name,
+        true,
+        true,
+        "verified via bundle referrer with digest",
+        "an index signed and attested as a whole (cosign's default for a tag)",
+    );
+    case(
+        &digested_name(&r, &d.platforms[1].digest),
+        false,
+        false,
+        "no signatures found",
+        "pinned to a platform of that index: nothing names its digest",
+    );
+    let (name, r, d) = multi_platform(sink, "attested/per-platform:v1")?;
+    attest(sink, &r, &d.index, true, Vec::new())?;
+    for platform in &d.platforms {
+        attest(sink, &r, platform, true, all(BUILDER, &[], "per-platform"))?;
+    }
+    case(
+        &name,
+        false,
+        true,
+        "attestation[0] (https://slsa.dev/provenance/v1): no attestations were found for the image",
+        "an index signed, each platform signed and attested: the tag lacks attestations",
+    );
+    case(
+        &digested_name(&r, &d.platforms[0].digest),
+        true,
+        true,
+        "verified via bundle referrer with digest",
+        "pinned to a platform that is signed and attested itself",
     );
 
     let key_pem = testpki::pem("PUBLIC KEY", &testpki::spki(&s.key));

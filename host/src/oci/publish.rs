@@ -8,7 +8,7 @@ use super::layout::Layout;
 use super::registry::Registry;
 use super::{
     BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, IMAGE_INDEX, IMAGE_MANIFEST, Manifest,
-    Reference, SIMPLE_SIGNING, digest_tag, with_tag,
+    Platform, Reference, SIMPLE_SIGNING, digest_tag, with_tag,
 };
 
 /// The OCI empty descriptor's media type and content.
@@ -107,11 +107,27 @@ pub fn image(
     image: &Reference,
     content: &[u8],
 ) -> Result<Descriptor, FetchError> {
+    platform_image(sink, image, content, "amd64", true)
+}
+
+/// [`image`] for a Linux platform (`amd64`, `arm64`, …), as its config says;
+/// untagged unless `tagged`, as an index's entries are.
+fn platform_image(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    content: &[u8],
+    architecture: &str,
+    tagged: bool,
+) -> Result<Descriptor, FetchError> {
+    let config = format!(
+        r#"{{"architecture":{},"os":"linux","rootfs":{{"type":"layers","diff_ids":[]}}}}"#,
+        serde_json::Value::from(architecture)
+    );
     let config = blob(
         sink,
         image,
         "application/vnd.oci.image.config.v1+json",
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+        config.as_bytes(),
     )?;
     let layer = blob(
         sink,
@@ -126,7 +142,51 @@ pub fn image(
         layers: vec![layer],
         ..Manifest::default()
     };
-    manifest(sink, image, &m)
+    let bytes = encode(&m)?;
+    let target = if tagged {
+        image.clone()
+    } else {
+        super::with_digest(image, &super::sha256_digest(&bytes))
+    };
+    manifest(sink, &target, &m)
+}
+
+/// The descriptors of a multi-platform image.
+pub struct MultiPlatform {
+    pub index: Descriptor,
+    /// One per architecture, in the order given.
+    pub platforms: Vec<Descriptor>,
+}
+
+/// A multi-platform image: an index of one Linux manifest per architecture,
+/// each holding `content` and its architecture, tagged as `image`.
+pub fn multi_platform(
+    sink: &mut dyn Sink,
+    image: &Reference,
+    content: &[u8],
+    architectures: &[&str],
+) -> Result<MultiPlatform, FetchError> {
+    let mut platforms = Vec::new();
+    for architecture in architectures {
+        let mut bytes = content.to_vec();
+        bytes.extend_from_slice(architecture.as_bytes());
+        let mut d = platform_image(sink, image, &bytes, architecture, false)?;
+        d.platform = Some(Platform {
+            architecture: (*architecture).to_owned(),
+            os: "linux".to_owned(),
+        });
+        platforms.push(d);
+    }
+    let index = Manifest {
+        schema_version: 2,
+        media_type: IMAGE_INDEX.to_owned(),
+        manifests: platforms.clone(),
+        ..Manifest::default()
+    };
+    Ok(MultiPlatform {
+        index: manifest(sink, image, &index)?,
+        platforms,
+    })
 }
 
 /// A legacy cosign signature layer.
