@@ -32,46 +32,69 @@ impl Reason {
     }
 }
 
+/// The attestations offered for one image digest and rule signer: each
+/// parsed once, with its unverified predicate type, and verified for the
+/// rule's signer at most once, however many entries or callers ask.
+pub struct Offered<'a> {
+    digest: [u8; 32],
+    rule_signer: Signer<'a>,
+    root: &'a TrustedRoot,
+    /// Each offered attestation read, or why it could not be.
+    parsed: Vec<Result<(Candidate<'a>, Option<String>), String>>,
+    /// Each verified for the rule's own signer, once asked.
+    for_rule: Vec<Option<Verified>>,
+}
+
+impl<'a> Offered<'a> {
+    pub fn new(
+        offered: &'a [Signature],
+        digest: [u8; 32],
+        rule_signer: Signer<'a>,
+        root: &'a TrustedRoot,
+    ) -> Self {
+        let parsed = offered
+            .iter()
+            .enumerate()
+            .map(|(k, candidate)| match candidate {
+                Signature::ReferrerBundle { bundle, .. } | Signature::TagBundle(bundle) => {
+                    attestation::parse(bundle)
+                        .map(|b| {
+                            let t = attestation::statement_type(&b);
+                            (Candidate::Bundle(b), t)
+                        })
+                        .map_err(|e| format!("attestation {k}: {e}"))
+                }
+                Signature::Legacy {
+                    payload,
+                    annotations,
+                } => Ok((
+                    Candidate::Legacy {
+                        layer: payload,
+                        annotations,
+                    },
+                    legacy_attestation::statement_type(payload),
+                )),
+            })
+            .collect();
+        Self {
+            digest,
+            rule_signer,
+            root,
+            parsed,
+            for_rule: vec![None; offered.len()],
+        }
+    }
+}
+
 /// Checks every requirement against the offered attestations. Returns the
 /// attestation that met each, in order.
 pub fn check(
     requirements: &[Requirement],
-    offered: &[Signature],
-    digest: [u8; 32],
-    rule_signer: Signer<'_>,
-    root: &TrustedRoot,
+    offered: &mut Offered<'_>,
     now: Option<i64>,
     trace: &mut Vec<Check>,
 ) -> Result<Vec<Attested>, String> {
     let mut all_met = Vec::with_capacity(requirements.len());
-    // Each offered bundle parsed once, and each candidate's unverified
-    // predicate type; a bundle that does not parse, with why.
-    let parsed: Vec<Result<(Candidate<'_>, Option<String>), String>> = offered
-        .iter()
-        .enumerate()
-        .map(|(k, candidate)| match candidate {
-            Signature::ReferrerBundle { bundle, .. } | Signature::TagBundle(bundle) => {
-                attestation::parse(bundle)
-                    .map(|b| {
-                        let t = attestation::statement_type(&b);
-                        (Candidate::Bundle(b), t)
-                    })
-                    .map_err(|e| format!("attestation {k}: {e}"))
-            }
-            Signature::Legacy {
-                payload,
-                annotations,
-            } => Ok((
-                Candidate::Legacy {
-                    layer: payload,
-                    annotations,
-                },
-                legacy_attestation::statement_type(payload),
-            )),
-        })
-        .collect();
-    // Attestations verified for the rule's own signer, each at most once.
-    let mut for_rule: Vec<Option<Verified>> = vec![None; offered.len()];
     for (j, requirement) in requirements.iter().enumerate() {
         let name = format!("attestation[{j}]");
         let wanted = &requirement.predicate_type;
@@ -79,8 +102,8 @@ pub fn check(
         // The predicate types of the attestations of other types.
         let mut others: Vec<String> = Vec::new();
         let mut met = None;
-        for (k, candidate) in parsed.iter().enumerate() {
-            let (bundle, found) = match candidate {
+        for k in 0..offered.parsed.len() {
+            let (bundle, found) = match &offered.parsed[k] {
                 Ok(c) => c,
                 Err(e) => {
                     reason.offer(1, e.clone());
@@ -100,9 +123,10 @@ pub fn check(
                 others.push(found.clone());
                 continue;
             }
+            let (digest, root) = (offered.digest, offered.root);
             let verified = match &requirement.signer {
-                None => for_rule[k]
-                    .get_or_insert_with(|| verify_one(bundle, digest, rule_signer, root))
+                None => offered.for_rule[k]
+                    .get_or_insert_with(|| verify_one(bundle, digest, offered.rule_signer, root))
                     .clone(),
                 Some(AttestationSigner::Keyless(identity)) => {
                     verify_one(bundle, digest, Signer::Keyless(identity), root)

@@ -223,15 +223,9 @@ pub fn verify_attested(
         match result {
             Ok(success) => {
                 decision.verified = true;
-                let checked = attestations::check(
-                    requirements,
-                    attestations,
-                    artifact,
-                    signer,
-                    root,
-                    now,
-                    &mut decision.trace,
-                );
+                let mut offered = attestations::Offered::new(attestations, artifact, signer, root);
+                let checked =
+                    attestations::check(requirements, &mut offered, now, &mut decision.trace);
                 match checked {
                     Ok(_) => {
                         decision.allowed = true;

@@ -102,14 +102,12 @@ pub fn verified(
             });
         }
     }
+    let mut offered = attestations::Offered::new(attestations, digest, signer, root);
     let mut reasons = Vec::new();
     for requirement in &candidates {
         let met = attestations::check(
             std::slice::from_ref(requirement),
-            attestations,
-            digest,
-            signer,
-            root,
+            &mut offered,
             Some(now),
             &mut Vec::new(),
         );
