@@ -324,7 +324,11 @@ pub fn decide(
             trace.extend(decision.trace.drain(..).skip(1));
             decision.trace = trace;
             if decision.allowed && decision.verified {
-                inputs.remember(rule, &digested, &decision);
+                // An attested admission may rest on `maxAge`, which the
+                // passing of time undoes: it is decided afresh every time.
+                if !wants_attestations {
+                    inputs.remember(rule, &digested, &decision);
+                }
                 answer.verified_digest = Some(digest);
             }
             decision

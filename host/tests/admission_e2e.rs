@@ -386,6 +386,24 @@ fn each_world_case_alone_and_mixed_in_one_pod() {
         metrics.contains("sigward_cache_lookups_total{result=\"hit\"}"),
         "{metrics}"
     );
+
+    // Except an attested image's: `maxAge` may lapse, so it is decided
+    // afresh every time, where a signature alone is kept.
+    let from_cache = |image: &str| {
+        let answer = call(&api, &Call::create("mutate", pod(image, image, None)));
+        assert!(answer.allowed, "{image}: {answer:?}");
+        let decisions: Value =
+            serde_json::from_str(answer.audit["decisions"].as_str().unwrap()).unwrap();
+        decisions[0]["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "cache")
+    };
+    let attested = format!("{}/attested/app:v1", server.address);
+    assert!(!from_cache(&attested) && !from_cache(&attested));
+    let signed = format!("{}/signed/referrer:v1", server.address);
+    assert!(from_cache(&signed) && from_cache(&signed));
 }
 
 #[test]
