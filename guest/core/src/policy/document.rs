@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::attestation::{self, AttestationSigner, Condition, Requirement, Test};
 use super::diagnostic::{Diagnostic, PolicyError};
+use super::fields::{Errors, Fields, RegexBudget, RegexRefusal, type_name};
 use super::{KeyVerifier, KeylessIdentity, Rule, RuleKind, SubjectRegex};
 use crate::glob::Glob;
 use crate::limits;
@@ -16,8 +17,6 @@ const API_VERSION: &str = "v1alpha1";
 const KIND: &str = "ImageVerificationConfig";
 /// Pattern prefixes that mean Docker Hub; rewritten to `docker.io/`, as references are.
 const DOCKER_HUB_PATTERN_ALIASES: [&str; 2] = ["index.docker.io/", "registry-1.docker.io/"];
-
-type Errors = Vec<Diagnostic<PolicyError>>;
 
 pub(super) fn parse(text: &str) -> Result<Vec<Rule>, Errors> {
     let document_error = |field: &str, kind| {
@@ -393,60 +392,6 @@ fn parse_keyless(
     })
 }
 
-pub(super) fn compile_regex(source: &str) -> Result<regex_lite::Regex, String> {
-    compile_within(source, limits::REGEX_PROGRAM_BYTES)
-}
-
-fn compile_within(source: &str, size_limit: usize) -> Result<regex_lite::Regex, String> {
-    regex_lite::RegexBuilder::new(source)
-        .size_limit(size_limit)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// The program memory all of a policy's regexes may take together. Each
-/// regex is charged the smallest size limit of a ladder that it compiles
-/// within, at least what its program takes, so that a document of many
-/// small expressions that each compile to a large program is refused at
-/// load, never grows the guest to its memory cap.
-#[derive(Default)]
-struct RegexBudget {
-    charged: usize,
-    exhausted: bool,
-}
-
-enum RegexRefusal {
-    Invalid(String),
-    /// `first` is set for the first regex past the budget only, so that the
-    /// refusal is reported once.
-    OverBudget {
-        first: bool,
-    },
-}
-
-impl RegexBudget {
-    const LADDER: [usize; 3] = [4 * 1024, 64 * 1024, limits::REGEX_PROGRAM_BYTES];
-
-    fn compile(&mut self, source: &str) -> Result<regex_lite::Regex, RegexRefusal> {
-        let mut last_error = None;
-        for tier in Self::LADDER {
-            if self.exhausted || self.charged + tier > limits::REGEX_TOTAL_BYTES {
-                let first = !self.exhausted;
-                self.exhausted = true;
-                return Err(RegexRefusal::OverBudget { first });
-            }
-            match compile_within(source, tier) {
-                Ok(regex) => {
-                    self.charged += tier;
-                    return Ok(regex);
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(RegexRefusal::Invalid(last_error.unwrap_or_default()))
-    }
-}
-
 fn parse_public_key(
     index: usize,
     prefix: &str,
@@ -476,116 +421,4 @@ fn normalize_pattern(pattern: &str) -> String {
         .iter()
         .find_map(|alias| pattern.strip_prefix(alias))
         .map_or_else(|| pattern.to_owned(), |rest| format!("docker.io/{rest}"))
-}
-
-/// Typed access to one mapping's fields; every mistake becomes a diagnostic.
-/// A null value counts as absent, as it does in Talos's Go decoding.
-struct Fields<'a, 'e> {
-    map: &'a Map<String, Value>,
-    rule: Option<usize>,
-    prefix: String,
-    errors: &'e mut Errors,
-}
-
-impl<'a, 'e> Fields<'a, 'e> {
-    fn new(
-        map: &'a Map<String, Value>,
-        rule: Option<usize>,
-        prefix: impl Into<String>,
-        errors: &'e mut Errors,
-    ) -> Self {
-        Self {
-            map,
-            rule,
-            prefix: prefix.into(),
-            errors,
-        }
-    }
-
-    fn error(&mut self, field: &str, kind: PolicyError) {
-        self.errors.push(Diagnostic {
-            rule: self.rule,
-            field: format!("{}{field}", self.prefix),
-            kind,
-        });
-    }
-
-    fn get(&self, field: &str) -> Option<&'a Value> {
-        self.map.get(field).filter(|v| !v.is_null())
-    }
-
-    fn typed<T>(
-        &mut self,
-        field: &str,
-        expected: &'static str,
-        read: impl Fn(&'a Value) -> Option<T>,
-    ) -> Option<T> {
-        let value = self.get(field)?;
-        let found = read(value);
-        if found.is_none() {
-            self.error(
-                field,
-                PolicyError::WrongType {
-                    expected,
-                    found: type_name(value),
-                },
-            );
-        }
-        found
-    }
-
-    fn string(&mut self, field: &str) -> Option<String> {
-        self.typed(field, "a string", |v| v.as_str().map(str::to_owned))
-    }
-
-    fn boolean(&mut self, field: &str) -> Option<bool> {
-        self.typed(field, "a boolean", Value::as_bool)
-    }
-
-    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
-        self.typed(field, "a mapping", Value::as_object)
-    }
-
-    fn array(&mut self, field: &str) -> Option<&'a Vec<Value>> {
-        self.typed(field, "a list", Value::as_array)
-    }
-
-    fn constant(&mut self, field: &str, expected: &'static str) {
-        match self.get(field) {
-            None => self.error(field, PolicyError::Missing),
-            Some(Value::String(s)) if s == expected => {}
-            Some(other) => self.error(
-                field,
-                PolicyError::WrongValue {
-                    expected,
-                    found: other
-                        .as_str()
-                        .map_or_else(|| other.to_string(), str::to_owned),
-                },
-            ),
-        }
-    }
-
-    fn reject_unknown(&mut self, known: &[&str]) {
-        let unknown: Vec<String> = self
-            .map
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for field in unknown {
-            self.error(&field, PolicyError::UnknownField);
-        }
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
 }

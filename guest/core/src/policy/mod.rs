@@ -4,6 +4,7 @@
 pub mod attestation;
 mod diagnostic;
 mod document;
+mod fields;
 mod lint;
 mod yaml;
 
@@ -68,7 +69,7 @@ impl KeylessIdentity {
     ) -> Result<Self, String> {
         let subject_regex = subject_regex
             .map(|source| {
-                document::compile_regex(source).map(|regex| SubjectRegex {
+                fields::compile_regex(source).map(|regex| SubjectRegex {
                     source: source.to_owned(),
                     regex,
                 })
