@@ -409,7 +409,7 @@ impl Search<'_, '_> {
         cas_below: u32,
         work: &mut Work,
     ) -> Result<Result<(), String>, ChainError> {
-        let name = format!("issuer `{}`", issuer.cert.subject());
+        let name = format!("issuer `{}`", super::name::display(issuer.cert.subject()));
         let usable = check_validity(&issuer.cert, &name, self.time)
             .and_then(|()| check_extensions(&issuer.cert, &name))
             .map_err(|e| e.to_string())
@@ -442,7 +442,10 @@ impl Search<'_, '_> {
                 }
             }
         }
-        .map_err(|e| format!("{name} did not sign `{}`: {e}", child.cert.subject()));
+        .map_err(|e| {
+            let child = super::name::display(child.cert.subject());
+            format!("{name} did not sign `{child}`: {e}")
+        });
         work.checked.push((issuer.id, child.id, verified.clone()));
         Ok(verified)
     }

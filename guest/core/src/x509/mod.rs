@@ -3,4 +3,5 @@
 
 pub mod chain;
 pub mod identity;
+pub mod name;
 pub mod signature;
