@@ -265,8 +265,11 @@ impl Runtime {
         Engine::new(&config).map_err(setup)
     }
 
-    /// Where compiled code is cached by default: `$SIGWARD_CACHE_DIR`, else
-    /// `$XDG_CACHE_HOME/sigward`, else `~/.cache/sigward`.
+    /// Where compiled code is cached by default: `wasmtime/` in
+    /// `$SIGWARD_CACHE_DIR`, else in `$XDG_CACHE_HOME/sigward`, else in
+    /// `~/.cache/sigward`. wasmtime's cache owns its directory: its cleanup
+    /// deletes every file there it did not write, so it must not hold the
+    /// TUF cache (`sigward/tuf`) or the Python package's (`sigward/python`).
     pub fn default_cache_dir() -> Option<PathBuf> {
         let var = |name| {
             std::env::var_os(name)
@@ -276,6 +279,7 @@ impl Runtime {
         var("SIGWARD_CACHE_DIR")
             .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("sigward")))
             .or_else(|| var("HOME").map(|d| d.join(".cache").join("sigward")))
+            .map(|d| d.join("wasmtime"))
     }
 
     /// The names of everything the component imports. Empty: the guest can do no I/O.

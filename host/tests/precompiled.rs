@@ -134,3 +134,26 @@ fn a_damaged_or_foreign_file_is_set_aside_with_its_reason() {
     );
     assert!(machine_code(&out).contains("no precompiled file"));
 }
+
+#[test]
+fn compiled_code_is_cached_in_a_directory_of_its_own() {
+    // wasmtime's cache cleanup deletes every file in its directory that it
+    // did not write. The TUF cache and the Python package's compiled code
+    // live beside it under the same `sigward` directory, so wasmtime's must
+    // be a subdirectory: before, it was `sigward/` itself, and its cleanup
+    // deleted a freshly updated TUF cache (seen under load in CI).
+    let dir = scratch("own-directory");
+    let cache = dir.join("cache");
+    let tuf_root = cache.join("tuf/example/metadata/root.json");
+    std::fs::create_dir_all(tuf_root.parent().unwrap()).unwrap();
+    std::fs::write(&tuf_root, b"{}").unwrap();
+    assert!(match_and_cache(&dir, None, &cache) > 1);
+    let mut top: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["tuf", "wasmtime"]);
+    assert!(walk(&cache.join("wasmtime")) > 0);
+    assert!(tuf_root.is_file());
+}
