@@ -23,6 +23,9 @@ fn every_vector_is_answered_as_frozen_by_both_builds() {
     let count = |kind: &str| lines.iter().filter(|l| l["kind"] == kind).count();
     assert_eq!(count("bundle"), 140);
     assert!(count("decision") >= 60, "{}", count("decision"));
+    assert!(count("attested") >= 30, "{}", count("attested"));
+    assert!(count("sbom") >= 8, "{}", count("sbom"));
+    assert_eq!(count("affected"), count("sbom"));
     let shared = shared_dir();
     for build in Build::ALL {
         let runtime = Runtime::with_build(
@@ -80,4 +83,33 @@ fn every_changed_signature_of_a_keyless_or_key_image_is_refused_or_named() {
             );
         }
     }
+}
+
+#[test]
+fn every_changed_attestation_is_refused_and_max_age_holds_to_its_bound() {
+    let lines = lines();
+    let attested: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "attested").collect();
+    let changed: Vec<&&Value> = attested
+        .iter()
+        .filter(|l| l["id"].as_str().unwrap().contains("/attestation["))
+        .collect();
+    assert!(changed.len() >= 20, "{}", changed.len());
+    for line in changed {
+        assert_eq!(
+            line["expect"]["allowed"], false,
+            "{} is allowed",
+            line["id"]
+        );
+    }
+    let by_id = |suffix: &str| {
+        attested
+            .iter()
+            .find(|l| l["id"].as_str().unwrap().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no line ends with {suffix}"))
+    };
+    assert_eq!(by_id("/maxAge-1h/at-its-bound")["expect"]["allowed"], true);
+    let past = by_id("/maxAge-1h/past-its-bound");
+    assert_eq!(past["expect"]["allowed"], false);
+    let message = past["expect"]["message"].as_str().unwrap();
+    assert!(message.contains("maxAge"), "{message}");
 }

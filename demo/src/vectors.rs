@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use sigward_host::Runtime;
 use sigward_host::decide::{action_name, outcome_name};
 use sigward_host::runtime::{
-    Artifact, BundleOutcome, Check, KeylessIdentity, LegacySignature, Signature, Signer,
-    VerifyError, document,
+    Artifact, BundleOutcome, Check, KeylessIdentity, LegacySignature, SbomPackage, Signature,
+    Signer, VerifyError, document,
 };
 
 /// Why a line cannot be replayed: the line itself is wrong.
@@ -92,14 +92,35 @@ fn checks(trace: &[Check]) -> Value {
 /// The answer for one line, in the shape of its `expect`.
 pub fn replay(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, BadLine> {
     match text(line, "kind")? {
-        "decision" => decision(runtime, line, shared),
+        "decision" | "attested" | "sbom" | "affected" => policy_call(runtime, line, shared),
         "bundle" => bundle(runtime, line, shared),
         other => Err(bad(format!("unknown kind {other}"))),
     }
 }
 
-fn decision(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, BadLine> {
-    let host = |e: sigward_host::HostError| bad(format!("the host failed: {e}"));
+fn host(e: sigward_host::HostError) -> BadLine {
+    bad(format!("the host failed: {e}"))
+}
+
+/// The signatures (or attestations) listed under `field`.
+fn signatures(line: &Value, field: &str) -> Result<Vec<Signature>, BadLine> {
+    line[field]
+        .as_array()
+        .ok_or_else(|| bad(field))?
+        .iter()
+        .map(signature)
+        .collect()
+}
+
+fn now(line: &Value) -> Result<i64, BadLine> {
+    line["now"]
+        .as_i64()
+        .ok_or_else(|| bad("now is not an integer"))
+}
+
+/// A line that loads its policy and root, then asks the policy: `verify`,
+/// `verify-attested`, `sbom` or `affected`, by its kind.
+fn policy_call(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, BadLine> {
     let mut session = match runtime.load_policy(text(line, "policy")?).map_err(host)? {
         Ok(session) => session,
         Err(errors) => return Ok(json!({"policy_errors": errors.len()})),
@@ -109,15 +130,48 @@ fn decision(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, Bad
         Ok(root) => root,
         Err(errors) => return Ok(json!({"trusted_root_errors": errors.len()})),
     };
-    let signatures = line["signatures"]
-        .as_array()
-        .ok_or_else(|| bad("signatures"))?
-        .iter()
-        .map(signature)
-        .collect::<Result<Vec<_>, _>>()?;
-    let answer = session
-        .verify(text(line, "image")?, &signatures, &root)
-        .map_err(host)?;
+    let image = text(line, "image")?;
+    let answer = match text(line, "kind")? {
+        "decision" => session.verify(image, &signatures(line, "signatures")?, &root),
+        "attested" => session.verify_attested(
+            image,
+            &signatures(line, "signatures")?,
+            &signatures(line, "attestations")?,
+            &root,
+            now(line)?,
+        ),
+        "sbom" => {
+            let answer = session
+                .sbom(image, &signatures(line, "attestations")?, &root, now(line)?)
+                .map_err(host)?;
+            return Ok(match answer {
+                Ok(sbom) => json!({
+                    "predicate_type": sbom.predicate_type,
+                    "packages": sbom.packages.iter().map(package).collect::<Vec<_>>(),
+                }),
+                Err(message) => json!({"error": message}),
+            });
+        }
+        _ => {
+            let advisories = line["advisories"]
+                .as_array()
+                .ok_or_else(|| bad("advisories"))?
+                .iter()
+                .map(|a| a.as_str().map(str::to_owned).ok_or_else(|| bad("advisory")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let attestations = signatures(line, "attestations")?;
+            let answer = session
+                .affected(image, &attestations, &root, now(line)?, &advisories)
+                .map_err(host)?;
+            return Ok(match answer {
+                Ok(findings) => json!({"findings": findings.iter().map(|f| json!([
+                    package(&f.package), f.advisory, f.fixed,
+                ])).collect::<Vec<_>>()}),
+                Err(message) => json!({"error": message}),
+            });
+        }
+    }
+    .map_err(host)?;
     Ok(match answer {
         Ok(d) => json!({
             "allowed": d.allowed,
@@ -137,6 +191,11 @@ fn decision(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, Bad
             json!({"error": kind, "message": message})
         }
     })
+}
+
+/// An SBOM package as `[name, version, purl]`, the purl `null` when absent.
+fn package(p: &SbomPackage) -> Value {
+    json!([p.name, p.version, p.purl])
 }
 
 fn bundle(runtime: &Runtime, line: &Value, shared: &Path) -> Result<Value, BadLine> {

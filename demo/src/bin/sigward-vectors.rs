@@ -1,9 +1,11 @@
 //! `sigward-vectors OUT`: writes the decision vectors (`vectors/README.md`):
 //! the demo world's images with the signatures a host finds for them, each
 //! signature also with single characters changed (failures the component
-//! must name), and the sigstore-conformance suite by its paths in
-//! `../shared`. Every `expect` is the fast component's answer, computed
-//! here once; the committed file is then the reference every host meets.
+//! must name); its attested images with their attestations too
+//! (`verify-attested`, `sbom`, `affected`); and the sigstore-conformance
+//! suite by its paths in `../shared`. Every `expect` is the fast
+//! component's answer, computed here once; the committed file is then the
+//! reference every host meets.
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
@@ -18,6 +20,7 @@ use sigward_host::oci::layout::Layout;
 use sigward_host::oci::{Reference, Store as _, digested_name, discover};
 use sigward_host::runtime::Signature;
 use sigward_host::{Limits, Runtime};
+use sigward_testpki::T0;
 
 /// Where each signature is changed: this many places, evenly spread.
 const PLACES: usize = 6;
@@ -103,27 +106,45 @@ fn variants(found: &[Signature]) -> Vec<(String, Vec<Signature>)> {
     out
 }
 
+/// When the attested lines are judged: an hour after the demo's
+/// attestations were logged (at `T0 + 60`).
+const NOW: i64 = T0 + 3_660;
+
+/// The demo policy with `maxAge: 1h` on its provenance entry: the
+/// attestations are exactly that old at [`NOW`].
+fn with_max_age(policy: &str) -> String {
+    let entry = "      - predicateType: slsaprovenance1\n";
+    if !policy.contains(entry) {
+        fail("the demo policy has no provenance entry to give a maxAge")
+    }
+    policy.replace(entry, &format!("{entry}        maxAge: 1h\n"))
+}
+
 fn demo_lines(scratch: &Path) -> Vec<Value> {
     let _ = std::fs::remove_dir_all(scratch);
     let mut layout = Layout::create(scratch).unwrap_or_else(|e| fail(e));
     let world = sigward_demo::fill(&mut layout, "registry.demo.test").unwrap_or_else(|e| fail(e));
     let root = json!({"base64": B64.encode(&world.trusted_root)});
+    let advisories: Vec<String> = sigward_demo::advisories()
+        .iter()
+        .map(|(advisory, _)| advisory.to_string())
+        .collect();
     let mut lines = Vec::new();
-    // Attested images need `verify-attested`, which the vectors do not
-    // cover yet: their decisions are tested in tests/attestations.rs and
-    // end to end.
-    for case in world.cases.iter().filter(|c| !c.attested) {
+    for case in &world.cases {
         let name = case.image.replace(['/', ':'], "-");
         let reference: Reference = case.image.parse().unwrap_or_else(|e| fail(e));
         // Images nothing is fetched for (skip, deny, no rule, or never
         // pushed) are named by a digest of zeros: the component decides them
         // without signatures.
-        let (image, found) = match layout.resolve(&reference) {
+        let (image, found, attestations) = match layout.resolve(&reference) {
             Ok(digest) => {
                 let found = discover::signatures(&mut layout, &reference, &digest)
                     .map(|f| f.signatures)
                     .unwrap_or_default();
-                (digested_name(&reference, &digest), found)
+                let attestations = discover::attestations(&mut layout, &reference, &digest)
+                    .map(|f| f.signatures)
+                    .unwrap_or_default();
+                (digested_name(&reference, &digest), found, attestations)
             }
             Err(_) => (
                 format!(
@@ -132,22 +153,97 @@ fn demo_lines(scratch: &Path) -> Vec<Value> {
                     "0".repeat(64)
                 ),
                 Vec::new(),
+                Vec::new(),
             ),
         };
-        let line = |id: String, signatures: &[Signature]| {
+        let listed =
+            |signatures: &[Signature]| signatures.iter().map(signature_json).collect::<Vec<_>>();
+        if !case.attested {
+            let line = |id: String, signatures: &[Signature]| {
+                json!({
+                    "kind": "decision",
+                    "id": id,
+                    "policy": world.policy,
+                    "trusted_root": root,
+                    "image": image,
+                    "signatures": listed(signatures),
+                })
+            };
+            lines.push(line(format!("demo/{name}"), &found));
+            if case.verified {
+                for (what, signatures) in variants(&found) {
+                    lines.push(line(format!("demo/{name}/{what}"), &signatures));
+                }
+            }
+            continue;
+        }
+        let attested = |id: String, policy: &str, attestations: &[Signature], now: i64| {
             json!({
-                "kind": "decision",
+                "kind": "attested",
                 "id": id,
+                "policy": policy,
+                "trusted_root": root,
+                "image": image,
+                "signatures": listed(&found),
+                "attestations": listed(attestations),
+                "now": now,
+            })
+        };
+        lines.push(attested(
+            format!("demo/{name}"),
+            &world.policy,
+            &attestations,
+            NOW,
+        ));
+        for kind in ["sbom", "affected"] {
+            let mut line = json!({
+                "kind": kind,
+                "id": format!("demo/{name}/{kind}"),
                 "policy": world.policy,
                 "trusted_root": root,
                 "image": image,
-                "signatures": signatures.iter().map(signature_json).collect::<Vec<_>>(),
-            })
-        };
-        lines.push(line(format!("demo/{name}"), &found));
-        if case.verified {
-            for (what, signatures) in variants(&found) {
-                lines.push(line(format!("demo/{name}/{what}"), &signatures));
+                "attestations": listed(&attestations),
+                "now": NOW,
+            });
+            if kind == "affected" {
+                line["advisories"] = json!(advisories);
+            }
+            lines.push(line);
+        }
+        // The image that carries every attestation its rule requires: each
+        // attestation changed in single characters, and its provenance
+        // judged at both sides of a maxAge.
+        if case.image.ends_with("/attested/app:v1") {
+            // The signature's own referrer is offered as an attestation too
+            // (the component sets it aside): changing it is not a change
+            // of an attestation.
+            let signed = listed(&found);
+            let attestation_only = |what: &str| {
+                attestations.iter().enumerate().any(|(i, a)| {
+                    what.starts_with(&format!("signature[{i}]."))
+                        && !signed.contains(&signature_json(a))
+                })
+            };
+            for (what, changed) in variants(&attestations) {
+                if !attestation_only(&what) {
+                    continue;
+                }
+                let what = what.replacen("signature[", "attestation[", 1);
+                lines.push(attested(
+                    format!("demo/{name}/{what}"),
+                    &world.policy,
+                    &changed,
+                    NOW,
+                ));
+            }
+            let policy = with_max_age(&world.policy);
+            for (what, now) in [("at", NOW), ("past", NOW + 1)] {
+                lines.push(attested(
+                    format!("demo/{name}/maxAge-1h/{what}-its-bound"),
+                    &policy,
+                    &attestations,
+                    now,
+                ));
             }
         }
     }
