@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,62 @@ def test_a_stopped_shared_instance_is_replaced(
     # once: it now lives there.
     assert sigward.verify_bundle(bundle, artifact, signer, production_root)
     assert production_root._instance is shared_instance()
+
+
+def _vector(repository: Path, vector_id: str) -> dict:
+    [line] = [v for v in lines(repository) if v["id"] == vector_id]
+    return line
+
+
+def test_attestations_are_required_typed_and_judged_at_the_time_given(
+    repository: Path, shared: Path
+) -> None:
+    bound = _vector(repository, "demo/registry.demo.test-attested-app-v1/maxAge-1h/at-its-bound")
+    policy = sigward.Policy.parse(bound["policy"])
+    root = sigward.TrustedRoot.parse(data(bound["trusted_root"], shared))
+    image = bound["image"]
+    rule = policy.match(image).rule
+    assert rule is not None
+    types = policy.attestation_types(rule)
+    assert types[0] == "https://slsa.dev/provenance/v1"
+    assert "https://spdx.dev/Document" in types
+    assert policy.attestation_types(policy.rule_count) == []
+    assert policy.attestation_types(-1) == []
+
+    signatures = [signature(s) for s in bound["signatures"]]
+    attestations = [signature(a) for a in bound["attestations"]]
+    at = datetime.fromtimestamp(bound["now"], timezone.utc)
+    for now in (bound["now"], at):
+        allowed = policy.verify_attested(image, signatures, attestations, root, now)
+        assert allowed.allowed, allowed.message
+    past = policy.verify_attested(image, signatures, attestations, root, at + timedelta(seconds=1))
+    assert not past.allowed
+    assert "maxAge" in past.message
+    # `verify` passes no attestations: a rule that requires some refuses.
+    assert not policy.verify(image, signatures, root).allowed
+    with pytest.raises(ValueError):
+        policy.verify_attested(image, signatures, attestations, root, datetime(2023, 11, 14))
+    with pytest.raises(ValueError):
+        policy.verify_attested(image, signatures, attestations, root, 2**63)
+
+
+def test_the_sbom_and_the_affected_packages_are_typed(repository: Path, shared: Path) -> None:
+    line = _vector(repository, "demo/registry.demo.test-attested-app-v1/affected")
+    policy = sigward.Policy.parse(line["policy"])
+    root = sigward.TrustedRoot.parse(data(line["trusted_root"], shared))
+    attestations = [signature(a) for a in line["attestations"]]
+    sbom = policy.sbom(line["image"], attestations, root, line["now"])
+    assert sbom.predicate_type in ("https://spdx.dev/Document", "https://cyclonedx.org/bom")
+    lodash = sigward.SbomPackage("lodash", "4.17.20", "pkg:npm/lodash@4.17.20")
+    assert lodash in sbom.packages
+    findings = policy.affected(
+        line["image"], attestations, root, [a.encode() for a in line["advisories"]], line["now"]
+    )
+    assert sigward.Finding(lodash, "DEMO-NPM-0001", "4.17.21") in findings
+    assert all(f.package in sbom.packages for f in findings)
+    # No attestations: no SBOM verifies, and the error says so.
+    with pytest.raises(sigward.SbomError) as raised:
+        policy.sbom(line["image"], [], root, line["now"])
+    assert "no SBOM verifies" in raised.value.message
+    with pytest.raises(sigward.SbomError):
+        policy.affected(line["image"], attestations, root, ["not json"], line["now"])

@@ -29,3 +29,16 @@ def test_the_vectors_cover_every_kind_of_answer(repository: Path) -> None:
     assert any(e.get("allowed") is True and e.get("verified") for e in expects)
     assert any(e.get("allowed") is False and e.get("action") == "verify" for e in expects)
     assert any(e.get("verified") is False and "check" in e for e in expects)
+
+
+def test_the_vectors_hold_attestations_sboms_and_findings(repository: Path) -> None:
+    by_kind: dict[str, list[dict]] = {}
+    for line in lines(repository):
+        by_kind.setdefault(line["kind"], []).append(line["expect"])
+    assert set(by_kind) == {"decision", "attested", "sbom", "affected", "bundle"}
+    assert any(e.get("allowed") is True for e in by_kind["attested"])
+    assert any(e.get("allowed") is False and e.get("verified") for e in by_kind["attested"])
+    assert any(e.get("packages") for e in by_kind["sbom"])
+    assert any("error" in e for e in by_kind["sbom"])
+    assert any(e.get("findings") for e in by_kind["affected"])
+    assert any("error" in e for e in by_kind["affected"])

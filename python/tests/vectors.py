@@ -35,6 +35,10 @@ def signature(value: dict[str, Any]) -> sigward.Signature:
     return sigward.TagBundle(base64.b64decode(value["tag_bundle"]))
 
 
+def package(p: sigward.SbomPackage) -> list[str | None]:
+    return [p.name, p.version, p.purl]
+
+
 def checks(trace: tuple[sigward.Check, ...]) -> list[list[str]]:
     return [[c.name, c.outcome.value] for c in trace]
 
@@ -56,27 +60,55 @@ class Replay:
                 self.roots[key] = len(e.diagnostics)
         return self.roots[key]
 
-    def answer(self, line: dict[str, Any]) -> dict[str, Any]:
-        if line["kind"] == "decision":
-            return self.decision(line)
-        return self.bundle(line)
-
-    def decision(self, line: dict[str, Any]) -> dict[str, Any]:
-        text = line["policy"]
+    def policy(self, text: str) -> sigward.Policy | int:
         if text not in self.policies:
             try:
                 self.policies[text] = sigward.Policy.parse(text)
             except sigward.PolicyError as e:
                 self.policies[text] = len(e.diagnostics)
-        policy = self.policies[text]
+        return self.policies[text]
+
+    def answer(self, line: dict[str, Any]) -> dict[str, Any]:
+        kind = line["kind"]
+        if kind == "bundle":
+            return self.bundle(line)
+        policy = self.policy(line["policy"])
         if isinstance(policy, int):
             return {"policy_errors": policy}
         root = self.root(line["trusted_root"])
         if isinstance(root, int):
             return {"trusted_root_errors": root}
+        if kind in ("decision", "attested"):
+            return self.decision(policy, root, line)
+        attestations = [signature(a) for a in line["attestations"]]
+        try:
+            if kind == "sbom":
+                found = policy.sbom(line["image"], attestations, root, line["now"])
+                return {
+                    "predicate_type": found.predicate_type,
+                    "packages": [package(p) for p in found.packages],
+                }
+            if kind == "affected":
+                findings = policy.affected(
+                    line["image"], attestations, root, line["advisories"], line["now"]
+                )
+                return {"findings": [[package(f.package), f.advisory, f.fixed] for f in findings]}
+        except sigward.SbomError as e:
+            return {"error": e.message}
+        raise ValueError(f"a vector of unknown kind {kind!r}")
+
+    def decision(
+        self, policy: sigward.Policy, root: sigward.TrustedRoot, line: dict[str, Any]
+    ) -> dict[str, Any]:
         signatures = [signature(s) for s in line["signatures"]]
         try:
-            d = policy.verify(line["image"], signatures, root)
+            if line["kind"] == "attested":
+                attestations = [signature(a) for a in line["attestations"]]
+                d = policy.verify_attested(
+                    line["image"], signatures, attestations, root, line["now"]
+                )
+            else:
+                d = policy.verify(line["image"], signatures, root)
         except sigward.VerifyError as e:
             return {"error": e.kind, "message": e.message}
         return {

@@ -8,6 +8,9 @@ its trace out. Nothing is fetched, and no clock is read.
     policy = Policy.parse(open("policy.yaml").read())
     root = TrustedRoot.parse(open("trusted_root.json", "rb").read())
     decision = policy.verify(image, [TagBundle(bundle_json)], root)
+
+Attestations (sigward's extension of the policy) are checked by
+`verify_attested`; `sbom` and `affected` read a verified SBOM.
 """
 
 from ._component import INTERFACE, Limits
@@ -17,6 +20,7 @@ from .errors import (
     ComponentError,
     InvalidReference,
     PolicyError,
+    SbomError,
     SigwardError,
     TrustedRootError,
     VerifyError,
@@ -29,12 +33,15 @@ from .types import (
     Check,
     Decision,
     Diagnostic,
+    Finding,
     KeylessIdentity,
     LegacySignature,
     Match,
     Outcome,
     PublicKey,
     ReferrerBundle,
+    Sbom,
+    SbomPackage,
     Signature,
     Signer,
     TagBundle,
@@ -49,6 +56,7 @@ __all__ = [
     "ComponentError",
     "Decision",
     "Diagnostic",
+    "Finding",
     "InvalidReference",
     "KeylessIdentity",
     "LegacySignature",
@@ -59,6 +67,9 @@ __all__ = [
     "PolicyError",
     "PublicKey",
     "ReferrerBundle",
+    "Sbom",
+    "SbomError",
+    "SbomPackage",
     "Signature",
     "Signer",
     "SigwardError",

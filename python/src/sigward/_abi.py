@@ -28,6 +28,7 @@ _UNION_OFFSET = _Val.of.offset
 BOOL = ffi.WASMTIME_COMPONENT_BOOL.value
 U8 = ffi.WASMTIME_COMPONENT_U8.value
 U32 = ffi.WASMTIME_COMPONENT_U32.value
+S64 = ffi.WASMTIME_COMPONENT_S64.value
 STRING = ffi.WASMTIME_COMPONENT_STRING.value
 LIST = ffi.WASMTIME_COMPONENT_LIST.value
 RECORD = ffi.WASMTIME_COMPONENT_RECORD.value
@@ -41,6 +42,23 @@ RESOURCE = ffi.WASMTIME_COMPONENT_RESOURCE.value
 
 # The shapes a value is written from. A `str` is a string, `bytes` a
 # list<u8>, a `list` a list, a `tuple` a tuple, a ResourceAny a borrow.
+
+
+_INT_RANGES = {"s64": (-(2**63), 2**63), "u32": (0, 2**32)}
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer of the WIT type `kind`, `s64` or `u32`; out of its range,
+    a ValueError (ctypes would wrap it silently)."""
+
+    value: int
+    kind: str = "s64"
+
+    def __post_init__(self) -> None:
+        low, high = _INT_RANGES[self.kind]
+        if not low <= self.value < high:
+            raise ValueError(f"{self.value} is out of the range of a WIT {self.kind}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,13 @@ def _write(value: Any, into: Any) -> None:
     elif isinstance(value, Option):
         into.of.option = _boxed(value.value) if value.value is not None else None
         into.kind = OPTION
+    elif isinstance(value, Int):
+        if value.kind == "s64":
+            into.of.s64 = value.value
+            into.kind = S64
+        else:
+            into.of.u32 = value.value
+            into.kind = U32
     elif isinstance(value, ResourceAny):
         into.of.resource = ffi.wasmtime_component_resource_any_clone(value.ptr())
         into.kind = RESOURCE

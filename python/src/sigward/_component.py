@@ -47,6 +47,10 @@ _FUNCTIONS = {
     "[method]policy.rule-count": 1,
     "[method]policy.match-image": 2,
     "[method]policy.verify": 4,
+    "[method]policy.attestation-types": 2,
+    "[method]policy.verify-attested": 6,
+    "[method]policy.sbom": 5,
+    "[method]policy.affected": 6,
 }
 
 _lock = threading.Lock()

@@ -6,19 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from ._abi import Case, Option, Record, Result
-from .errors import ComponentError, InvalidReference, VerifyError
+from .errors import ComponentError, InvalidReference, SbomError, VerifyError
 from .types import (
     Action,
     Artifact,
     Check,
     Decision,
     Diagnostic,
+    Finding,
     KeylessIdentity,
     LegacySignature,
     Match,
     Outcome,
     PublicKey,
     ReferrerBundle,
+    Sbom,
+    SbomPackage,
     Signature,
     Signer,
     TagBundle,
@@ -68,8 +71,8 @@ def match(value: Any) -> Match:
     )
 
 
-def decision(value: Any) -> Decision:
-    answer = result(value, "verify")
+def decision(value: Any, what: str = "verify") -> Decision:
+    answer = result(value, what)
     if not answer.ok:
         error: Case = answer.payload
         if error.name == "invalid-reference":
@@ -85,6 +88,31 @@ def decision(value: Any) -> Decision:
         message=d["message"],
         trace=checks(d["trace"]),
     )
+
+
+def _package(value: dict[str, Any]) -> SbomPackage:
+    return SbomPackage(name=value["name"], version=value["version"], purl=value["purl"])
+
+
+def sbom(value: Any) -> Sbom:
+    answer = result(value, "sbom")
+    if not answer.ok:
+        raise SbomError(answer.payload)
+    s = answer.payload
+    return Sbom(
+        predicate_type=s["predicate-type"],
+        packages=tuple(_package(p) for p in s["packages"]),
+    )
+
+
+def findings(value: Any) -> list[Finding]:
+    answer = result(value, "affected")
+    if not answer.ok:
+        raise SbomError(answer.payload)
+    return [
+        Finding(package=_package(f["package"]), advisory=f["advisory"], fixed=f["fixed"])
+        for f in answer.payload
+    ]
 
 
 def signature(signature: Signature) -> Case:

@@ -55,6 +55,15 @@ class BundleError(SigwardError):
         super().__init__(f"{check}: {message}")
 
 
+class SbomError(SigwardError):
+    """No SBOM attestation of the image verifies, or the advisories do not
+    read; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
 class ComponentError(SigwardError):
     """The component stopped (a trap, its fuel or its memory ran out), or an
     earlier stop left this instance unusable."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from datetime import datetime
 
 from wasmtime.component import ResourceAny
 
 from . import _convert
+from ._abi import Int
 from ._component import Instance, Limits
 from .errors import PolicyError
 from .trusted_root import TrustedRoot
-from .types import Decision, Diagnostic, Match, Signature
+from .types import Decision, Diagnostic, Finding, Match, Sbom, Signature, as_text
 
 _ROOTS_KEPT = 8
 
@@ -63,6 +66,80 @@ class Policy:
         )
         return _convert.decision(value)
 
+    def attestation_types(self, rule: int) -> list[str]:
+        """The predicate types (full URIs) the rule at index `rule` requires,
+        in order: sigward's `attestations` extension. Empty when it requires
+        none or there is no such rule; fetch attestations only when not."""
+        if not 0 <= rule < 2**32:
+            return []
+        return list(
+            self._instance.call("[method]policy.attestation-types", self._handle, Int(rule, "u32"))
+        )
+
+    def verify_attested(
+        self,
+        image: str,
+        signatures: Iterable[Signature],
+        attestations: Iterable[Signature],
+        root: TrustedRoot,
+        now: int | datetime | None = None,
+    ) -> Decision:
+        """Decides as `verify` does, then checks every attestation the matched
+        rule requires against `attestations` (bundles, or `.att` layers as
+        `LegacySignature`). `now` is the time `maxAge` is judged at: Unix
+        seconds or an aware datetime; None for this machine's clock."""
+        value = self._instance.call(
+            "[method]policy.verify-attested",
+            self._handle,
+            image,
+            [_convert.signature(s) for s in signatures],
+            [_convert.signature(a) for a in attestations],
+            self._root(root),
+            _seconds(now),
+        )
+        return _convert.decision(value, "verify-attested")
+
+    def sbom(
+        self,
+        image: str,
+        attestations: Iterable[Signature],
+        root: TrustedRoot,
+        now: int | datetime | None = None,
+    ) -> Sbom:
+        """The packages of the digested image's SBOM: an SPDX or CycloneDX
+        attestation, verified for the signer of the rule the image matches.
+        Raises `SbomError` saying why none verifies."""
+        value = self._instance.call(
+            "[method]policy.sbom",
+            self._handle,
+            image,
+            [_convert.signature(a) for a in attestations],
+            self._root(root),
+            _seconds(now),
+        )
+        return _convert.sbom(value)
+
+    def affected(
+        self,
+        image: str,
+        attestations: Iterable[Signature],
+        root: TrustedRoot,
+        advisories: Iterable[str | bytes],
+        now: int | datetime | None = None,
+    ) -> list[Finding]:
+        """The packages of the image's verified SBOM (as `sbom` finds it) that
+        the OSV advisories (JSON, one per item) affect. Raises `SbomError`."""
+        value = self._instance.call(
+            "[method]policy.affected",
+            self._handle,
+            image,
+            [_convert.signature(a) for a in attestations],
+            self._root(root),
+            _seconds(now),
+            [as_text(a) for a in advisories],
+        )
+        return _convert.findings(value)
+
     def _root(self, root: TrustedRoot) -> ResourceAny:
         kept = self._roots.get(id(root))
         if kept is not None and kept[0] is root:
@@ -73,3 +150,16 @@ class Policy:
         handle = root._load_into(self._instance)
         self._roots[id(root)] = (root, handle)
         return handle
+
+
+def _seconds(now: int | datetime | None) -> Int:
+    # The guest reads no clock: the time is the host's, passed in.
+    if now is None:
+        return Int(int(time.time()))
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime (a naive one has no zone)")
+        return Int(int(now.timestamp()))
+    if isinstance(now, bool) or not isinstance(now, int):
+        raise TypeError(f"now is Unix seconds or a datetime, not {type(now).__name__}")
+    return Int(now)

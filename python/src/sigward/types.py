@@ -176,3 +176,33 @@ class Artifact:
         """Only the SHA-512 digest, as 128 hex digits: enough for an in-toto
         subject, not for a message signature."""
         return cls(sha512=digest_hex)
+
+
+@dataclass(frozen=True)
+class SbomPackage:
+    """One package of an SBOM, as the SBOM names it."""
+
+    name: str
+    version: str
+    purl: str | None
+    """Its package URL, such as `pkg:npm/lodash@4.17.20`, when given."""
+
+
+@dataclass(frozen=True)
+class Sbom:
+    """An image's SBOM, from a verified SPDX or CycloneDX attestation."""
+
+    predicate_type: str
+    """`https://spdx.dev/Document` or `https://cyclonedx.org/bom`."""
+    packages: tuple[SbomPackage, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A package of a verified SBOM that an OSV advisory affects."""
+
+    package: SbomPackage
+    advisory: str
+    """The advisory's id, such as `GHSA-35jh-r3h4-6jhm`."""
+    fixed: str | None
+    """The first version the advisory says is fixed after this one."""
