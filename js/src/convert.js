@@ -1,6 +1,6 @@
 // Between jco's values (WIT shapes: `{tag, val}` variants, `undefined` for
 // none) and this package's: `null` for none, classes for signers.
-import { InvalidReference, VerifyError } from "./errors.js";
+import { InvalidReference, SbomError, VerifyError } from "./errors.js";
 import {
   Artifact,
   KeylessIdentity,
@@ -48,6 +48,45 @@ export const decision = (d) =>
     message: d.message,
     trace: checks(d.trace),
   });
+
+const sbomPackage = (p) => Object.freeze({ name: p.name, version: p.version, purl: orNull(p.purl) });
+
+export const sbom = (s) =>
+  Object.freeze({ predicateType: s.predicateType, packages: Object.freeze(s.packages.map(sbomPackage)) });
+
+export const findings = (list) =>
+  Object.freeze(
+    list.map((f) =>
+      Object.freeze({ package: sbomPackage(f.package), advisory: f.advisory, fixed: orNull(f.fixed) }),
+    ),
+  );
+
+export function sbomError(message) {
+  throw new SbomError(message);
+}
+
+const S64 = 2n ** 63n;
+
+/**
+ * The host's time for `maxAge`, as the WIT `s64` of Unix seconds: from a
+ * `Date`, seconds (a safe integer or a bigint), or this machine's clock
+ * when undefined. The guest reads no clock.
+ */
+export function seconds(now) {
+  let value;
+  if (now === undefined) value = BigInt(Math.floor(Date.now() / 1000));
+  else if (now instanceof Date) {
+    const ms = now.getTime();
+    if (Number.isNaN(ms)) throw new RangeError("now is an invalid Date");
+    value = BigInt(Math.floor(ms / 1000));
+  } else if (typeof now === "number") {
+    if (!Number.isSafeInteger(now)) throw new RangeError(`now is ${now}, not whole Unix seconds`);
+    value = BigInt(now);
+  } else if (typeof now === "bigint") value = now;
+  else throw new TypeError(`now is a Date or Unix seconds, not ${typeof now}`);
+  if (value < -S64 || value >= S64) throw new RangeError(`now is ${value}, out of the range of a WIT s64`);
+  return value;
+}
 
 export function verifyError(error) {
   if (error.tag === "invalid-reference") throw new InvalidReference(error.val.image, error.val.message);

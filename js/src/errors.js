@@ -61,5 +61,16 @@ export class BundleError extends SigwardError {
   }
 }
 
+/**
+ * No SBOM attestation of the image verifies, or the advisories do not read;
+ * `detail` says why.
+ */
+export class SbomError extends SigwardError {
+  constructor(message) {
+    super(message);
+    this.detail = message;
+  }
+}
+
 /** The component stopped (a trap), or an earlier stop left its instance unusable. */
 export class ComponentError extends SigwardError {}

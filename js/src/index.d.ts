@@ -117,6 +117,33 @@ export interface Decision {
   readonly trace: readonly Check[];
 }
 
+/** A time: a Date, or Unix seconds. */
+export type Time = Date | number | bigint;
+
+/** One package of an SBOM, as the SBOM names it. */
+export interface SbomPackage {
+  readonly name: string;
+  readonly version: string;
+  /** Its package URL, such as `pkg:npm/lodash@4.17.20`, when given. */
+  readonly purl: string | null;
+}
+
+/** An image's SBOM, from a verified SPDX or CycloneDX attestation. */
+export interface Sbom {
+  /** `https://spdx.dev/Document` or `https://cyclonedx.org/bom`. */
+  readonly predicateType: string;
+  readonly packages: readonly SbomPackage[];
+}
+
+/** A package of a verified SBOM that an OSV advisory affects. */
+export interface Finding {
+  readonly package: SbomPackage;
+  /** The advisory's id, such as `GHSA-35jh-r3h4-6jhm`. */
+  readonly advisory: string;
+  /** The first version the advisory says is fixed after this one. */
+  readonly fixed: string | null;
+}
+
 /** The Sigstore `TrustedRoot`: Fulcio CAs, Rekor and CT log keys, TSAs. */
 export class TrustedRoot {
   private constructor();
@@ -136,6 +163,32 @@ export class Policy {
   match(image: string): Match;
   /** Decides on a digested image; throws `VerifyError` when no decision can be made. */
   verify(image: string, signatures: Iterable<Signature>, root: TrustedRoot): Decision;
+  /**
+   * The predicate types (full URIs) the rule at index `rule` requires:
+   * sigward's `attestations` extension. Empty when none, or no such rule.
+   */
+  attestationTypes(rule: number): string[];
+  /**
+   * Decides as `verify` does, then checks the attestations the matched rule
+   * requires. `now` (for `maxAge`): a Date or Unix seconds; the clock if left out.
+   */
+  verifyAttested(
+    image: string,
+    signatures: Iterable<Signature>,
+    attestations: Iterable<Signature>,
+    root: TrustedRoot,
+    now?: Time,
+  ): Decision;
+  /** The packages of the image's verified SBOM; throws `SbomError`. */
+  sbom(image: string, attestations: Iterable<Signature>, root: TrustedRoot, now?: Time): Sbom;
+  /** The packages of that SBOM the OSV advisories affect; throws `SbomError`. */
+  affected(
+    image: string,
+    attestations: Iterable<Signature>,
+    root: TrustedRoot,
+    advisories: Iterable<Document>,
+    now?: Time,
+  ): readonly Finding[];
 }
 
 /**
@@ -173,6 +226,10 @@ export class BundleError extends SigwardError {
   readonly check: string;
   readonly detail: string;
   readonly trace: readonly Check[];
+}
+/** No SBOM attestation of the image verifies, or the advisories do not read. */
+export class SbomError extends SigwardError {
+  readonly detail: string;
 }
 /** The component stopped (a trap), or an earlier stop left its instance unusable. */
 export class ComponentError extends SigwardError {}

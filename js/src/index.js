@@ -3,7 +3,8 @@
 // The same WebAssembly component as the `sigward` CLI and admission webhook
 // (its portable build, transpiled by jco): a Talos `ImageVerificationConfig`
 // policy, the signatures a caller fetched and a Sigstore trusted root in; a
-// decision with its trace out. Nothing is fetched, and no clock is read.
+// decision with its trace out. Nothing is fetched, and no clock is read
+// (an attestation's `maxAge` is judged at the time the caller gives).
 import { Instance } from "./component.js";
 import * as convert from "./convert.js";
 import { BundleError, PolicyError, TrustedRootError } from "./errors.js";
@@ -114,6 +115,62 @@ export class Policy {
     return this.#instance.call(
       () => convert.decision(this.#policy.verify(image, lowered, handle)),
       convert.verifyError,
+    );
+  }
+
+  /**
+   * The predicate types (full URIs) the rule at index `rule` requires, in
+   * order: sigward's `attestations` extension. Empty when it requires none
+   * or there is no such rule; fetch attestations only when not.
+   */
+  attestationTypes(rule) {
+    if (!Number.isInteger(rule) || rule < 0 || rule >= 2 ** 32) return [];
+    return this.#instance.call(() => this.#policy.attestationTypes(rule));
+  }
+
+  /**
+   * Decides as `verify` does, then checks every attestation the matched rule
+   * requires against `attestations` (bundles, or `.att` layers as
+   * `LegacySignature`). `now` is the time `maxAge` is judged at: a `Date` or
+   * Unix seconds; this machine's clock when left out.
+   */
+  verifyAttested(image, signatures, attestations, root, now) {
+    const args = [image, [...signatures].map(convert.signature), [...attestations].map(convert.signature)];
+    const handle = root.handleIn(this.#instance);
+    const time = convert.seconds(now);
+    return this.#instance.call(
+      () => convert.decision(this.#policy.verifyAttested(...args, handle, time)),
+      convert.verifyError,
+    );
+  }
+
+  /**
+   * The packages of the digested image's SBOM: an SPDX or CycloneDX
+   * attestation, verified for the signer of the rule the image matches.
+   * Throws `SbomError` saying why none verifies.
+   */
+  sbom(image, attestations, root, now) {
+    const lowered = [...attestations].map(convert.signature);
+    const handle = root.handleIn(this.#instance);
+    const time = convert.seconds(now);
+    return this.#instance.call(
+      () => convert.sbom(this.#policy.sbom(image, lowered, handle, time)),
+      convert.sbomError,
+    );
+  }
+
+  /**
+   * The packages of the image's verified SBOM (as `sbom` finds it) that the
+   * OSV advisories (JSON, one per item) affect. Throws `SbomError`.
+   */
+  affected(image, attestations, root, advisories, now) {
+    const lowered = [...attestations].map(convert.signature);
+    const osv = [...advisories].map(text);
+    const handle = root.handleIn(this.#instance);
+    const time = convert.seconds(now);
+    return this.#instance.call(
+      () => convert.findings(this.#policy.affected(image, lowered, handle, time, osv)),
+      convert.sbomError,
     );
   }
 }

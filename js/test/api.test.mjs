@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { isDeepStrictEqual as isEqual } from "node:util";
 
 import * as sigward from "../src/index.js";
 import { data, lines, sharedDir, signature } from "./vectors.mjs";
@@ -162,4 +163,71 @@ test("inputs of the wrong kind are type errors, not decisions", () => {
     TypeError,
   );
   assert.throws(() => new sigward.Policy(), TypeError);
+});
+
+const vector = (id) => {
+  const [line] = lines().filter((v) => v.id === id);
+  assert.ok(line, id);
+  return line;
+};
+
+test("attestations are required, typed and judged at the time given", () => {
+  const bound = vector("demo/registry.demo.test-attested-app-v1/maxAge-1h/at-its-bound");
+  const policy = sigward.Policy.parse(bound.policy);
+  const root = sigward.TrustedRoot.parse(data(bound.trusted_root, shared));
+  const { rule } = policy.match(bound.image);
+  const types = policy.attestationTypes(rule);
+  assert.equal(types[0], "https://slsa.dev/provenance/v1");
+  assert.ok(types.includes("https://spdx.dev/Document"));
+  assert.deepEqual(policy.attestationTypes(policy.ruleCount), []);
+  assert.deepEqual(policy.attestationTypes(-1), []);
+
+  const signatures = bound.signatures.map(signature);
+  const attestations = bound.attestations.map(signature);
+  const at = new Date(bound.now * 1000);
+  for (const now of [bound.now, BigInt(bound.now), at]) {
+    const allowed = policy.verifyAttested(bound.image, signatures, attestations, root, now);
+    assert.ok(allowed.allowed, allowed.message);
+  }
+  const past = policy.verifyAttested(
+    bound.image,
+    signatures,
+    attestations,
+    root,
+    new Date(at.getTime() + 1000),
+  );
+  assert.equal(past.allowed, false);
+  assert.match(past.message, /maxAge/);
+  // `verify` passes no attestations: a rule that requires some refuses.
+  assert.equal(policy.verify(bound.image, signatures, root).allowed, false);
+  for (const bad of [new Date(Number.NaN), 1.5, 2n ** 63n]) {
+    assert.throws(() => policy.verifyAttested(bound.image, signatures, attestations, root, bad), RangeError);
+  }
+  // The instance still answers: a bad time is refused before any call.
+  assert.ok(policy.verifyAttested(bound.image, signatures, attestations, root, bound.now).allowed);
+});
+
+test("the SBOM and the affected packages are typed", () => {
+  const line = vector("demo/registry.demo.test-attested-app-v1/affected");
+  const policy = sigward.Policy.parse(line.policy);
+  const root = sigward.TrustedRoot.parse(data(line.trusted_root, shared));
+  const attestations = line.attestations.map(signature);
+  const sbom = policy.sbom(line.image, attestations, root, line.now);
+  assert.ok(["https://spdx.dev/Document", "https://cyclonedx.org/bom"].includes(sbom.predicateType));
+  const lodash = { name: "lodash", version: "4.17.20", purl: "pkg:npm/lodash@4.17.20" };
+  assert.ok(sbom.packages.some((p) => isEqual(p, lodash)));
+  const advisories = line.advisories.map((a) => new TextEncoder().encode(a));
+  const findings = policy.affected(line.image, attestations, root, advisories, line.now);
+  assert.ok(
+    findings.some((f) => isEqual(f, { package: lodash, advisory: "DEMO-NPM-0001", fixed: "4.17.21" })),
+  );
+  assert.ok(findings.every((f) => sbom.packages.some((p) => isEqual(p, f.package))));
+  assert.throws(
+    () => policy.sbom(line.image, [], root, line.now),
+    (e) => e instanceof sigward.SbomError && /no SBOM verifies/.test(e.detail),
+  );
+  assert.throws(
+    () => policy.affected(line.image, attestations, root, ["not json"], line.now),
+    sigward.SbomError,
+  );
 });

@@ -6,6 +6,8 @@ import {
   KeylessIdentity,
   Policy,
   PolicyError,
+  SbomError,
+  type SbomPackage,
   TagBundle,
   TrustedRoot,
   verifyBundle,
@@ -42,6 +44,30 @@ export function checkBundle(bundle: Uint8Array, sha256: string, root: TrustedRoo
     ).length;
   } catch (e) {
     if (e instanceof BundleError) return -e.trace.length;
+    throw e;
+  }
+}
+
+export function attested(policy: Policy, image: string, bundles: string[], root: TrustedRoot): boolean {
+  const rule = policy.match(image).rule;
+  const attestations = rule === null || policy.attestationTypes(rule).length === 0 ? [] : bundles;
+  const found = attestations.map((b) => new TagBundle(b));
+  return policy.verifyAttested(image, found, found, root, new Date()).allowed;
+}
+
+export function vulnerable(
+  policy: Policy,
+  image: string,
+  found: TagBundle[],
+  root: TrustedRoot,
+  advisories: string[],
+): [SbomPackage[], string[]] | string {
+  try {
+    const packages = [...policy.sbom(image, found, root).packages];
+    const ids = policy.affected(image, found, root, advisories, 1_700_000_000).map((f) => f.advisory);
+    return [packages, ids];
+  } catch (e) {
+    if (e instanceof SbomError) return e.detail;
     throw e;
   }
 }

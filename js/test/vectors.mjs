@@ -41,6 +41,8 @@ export function signature(value) {
   return new sigward.TagBundle(Buffer.from(value.tag_bundle, "base64"));
 }
 
+const sbomPackage = (p) => [p.name, p.version, p.purl];
+
 const checks = (trace) => trace.map((c) => [c.name, c.outcome]);
 
 /** Keeps each policy and root loaded across lines, as a host would. */
@@ -64,26 +66,50 @@ export class Replay {
     return this.roots.get(key);
   }
 
-  answer(line) {
-    return line.kind === "decision" ? this.decision(line) : this.bundle(line);
-  }
-
-  decision(line) {
-    if (!this.policies.has(line.policy)) {
+  policy(text) {
+    if (!this.policies.has(text)) {
       try {
-        this.policies.set(line.policy, sigward.Policy.parse(line.policy));
+        this.policies.set(text, sigward.Policy.parse(text));
       } catch (e) {
         if (!(e instanceof sigward.PolicyError)) throw e;
-        this.policies.set(line.policy, e.diagnostics.length);
+        this.policies.set(text, e.diagnostics.length);
       }
     }
-    const policy = this.policies.get(line.policy);
+    return this.policies.get(text);
+  }
+
+  answer(line) {
+    if (line.kind === "bundle") return this.bundle(line);
+    const policy = this.policy(line.policy);
     if (typeof policy === "number") return { policy_errors: policy };
     const root = this.root(line.trusted_root);
     if (typeof root === "number") return { trusted_root_errors: root };
+    if (line.kind === "decision" || line.kind === "attested") return this.decision(policy, root, line);
+    const attestations = line.attestations.map(signature);
+    try {
+      if (line.kind === "sbom") {
+        const found = policy.sbom(line.image, attestations, root, line.now);
+        return { predicate_type: found.predicateType, packages: found.packages.map(sbomPackage) };
+      }
+      if (line.kind === "affected") {
+        const found = policy.affected(line.image, attestations, root, line.advisories, line.now);
+        return { findings: found.map((f) => [sbomPackage(f.package), f.advisory, f.fixed]) };
+      }
+    } catch (e) {
+      if (!(e instanceof sigward.SbomError)) throw e;
+      return { error: e.detail };
+    }
+    throw new Error(`a vector of unknown kind ${line.kind}`);
+  }
+
+  decision(policy, root, line) {
+    const signatures = line.signatures.map(signature);
     let d;
     try {
-      d = policy.verify(line.image, line.signatures.map(signature), root);
+      d =
+        line.kind === "attested"
+          ? policy.verifyAttested(line.image, signatures, line.attestations.map(signature), root, line.now)
+          : policy.verify(line.image, signatures, root);
     } catch (e) {
       if (!(e instanceof sigward.VerifyError)) throw e;
       return { error: e.kind, message: e.detail };
