@@ -1,8 +1,10 @@
 #![allow(clippy::panic)] // Panicking is how a build script reports failure.
 //! Builds the guest component twice, fast (with wasm's `wide-arithmetic`
 //! proposal, for wasmtime) and portable (plain wasm, for V8 and other hosts
-//! without it), and hands their paths to the host, which embeds both, so
-//! that the `sigward` binary works from any directory.
+//! without it), and the Kubewarden policy (a waPC module, plain wasm, built
+//! with the portable component so that they share one build of the core),
+//! and hands their paths to the host, which embeds all three, so that the
+//! `sigward` binary works from any directory.
 //!
 //! The guest is compiled as a plain wasm module and made a component here with
 //! wit-component. Built that way it imports nothing at all: std for
@@ -32,13 +34,16 @@ fn main() {
 
     // Prebuilt components may be supplied instead, e.g. by a packager.
     println!("cargo:rerun-if-env-changed=SIGWARD_PORTABLE_COMPONENT");
-    if let (Some(fast), Some(portable)) = (
+    println!("cargo:rerun-if-env-changed=SIGWARD_KUBEWARDEN_MODULE");
+    if let (Some(fast), Some(portable), Some(kubewarden)) = (
         env::var_os("SIGWARD_COMPONENT"),
         env::var_os("SIGWARD_PORTABLE_COMPONENT"),
+        env::var_os("SIGWARD_KUBEWARDEN_MODULE"),
     ) {
         for (name, path) in [
             ("SIGWARD_COMPONENT_PATH", fast),
             ("SIGWARD_PORTABLE_COMPONENT_PATH", portable),
+            ("SIGWARD_KUBEWARDEN_MODULE_PATH", kubewarden),
         ] {
             println!("cargo:rustc-env={name}={}", PathBuf::from(path).display());
         }
@@ -49,10 +54,16 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
     // Both builds at once: each is one long LTO step on one core.
-    let fast = spawn(&workspace, &target_root.join("guest-build"), None);
+    let fast = spawn(
+        &workspace,
+        &target_root.join("guest-build"),
+        &["sigward-component"],
+        None,
+    );
     let portable = spawn(
         &workspace,
         &target_root.join("guest-build-portable"),
+        &["sigward-component", "sigward-kubewarden"],
         Some(PORTABLE_RUSTFLAGS),
     );
     for (name, child, dir, env_name) in [
@@ -74,6 +85,16 @@ fn main() {
         let out = encode(&target_root.join(dir), &format!("sigward-{name}.wasm"));
         println!("cargo:rustc-env={env_name}={}", out.display());
     }
+    // The waPC module is embedded as built: Kubewarden loads plain modules.
+    let kubewarden = target_root
+        .join("guest-build-portable")
+        .join(TARGET)
+        .join(PROFILE)
+        .join("sigward_kubewarden.wasm");
+    println!(
+        "cargo:rustc-env=SIGWARD_KUBEWARDEN_MODULE_PATH={}",
+        kubewarden.display()
+    );
 }
 
 /// The portable build's flags, in place of `.cargo/config.toml`'s: no
@@ -82,22 +103,22 @@ fn main() {
 /// product, a call to compiler-rt's `__multi3` without the proposal).
 const PORTABLE_RUSTFLAGS: &str = "--cfg getrandom_backend=\"unsupported\" --cfg cpubits=\"32\"";
 
-/// Starts the nested cargo that builds the guest module into `target_dir`,
-/// with `rustflags` in place of the configured ones when given.
+/// Starts the nested cargo that builds the guest `packages` into
+/// `target_dir`, with `rustflags` in place of the configured ones when given.
 fn spawn(
     workspace: &Path,
     target_dir: &Path,
+    packages: &[&str],
     rustflags: Option<&str>,
 ) -> std::io::Result<std::process::Child> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
+    command.current_dir(workspace).args(["build", "--locked"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
     command
-        .current_dir(workspace)
         .args([
-            "build",
-            "--locked",
-            "-p",
-            "sigward-component",
             "--target",
             TARGET,
             "--profile",

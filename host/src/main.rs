@@ -90,15 +90,19 @@ enum Command {
     /// Describe the embedded components, fast (wasm's wide-arithmetic
     /// proposal, for wasmtime) and portable (plain wasm, for V8 and other
     /// hosts): size, imports, the proposals each needs, where the running
-    /// code came from. Optionally write one out for hosts in other languages,
-    /// or the fast one compiled for this machine.
+    /// code came from; and the Kubewarden policy (a waPC module). Optionally
+    /// write one out for hosts in other languages or for kwctl, or the fast
+    /// one compiled for this machine.
     Component {
         /// Write the component's bytes to this file.
         #[arg(long)]
         write: Option<std::path::PathBuf>,
         /// With --write: the portable component rather than the fast one.
-        #[arg(long, requires = "write")]
+        #[arg(long, requires = "write", conflicts_with = "kubewarden")]
         portable: bool,
+        /// With --write: the Kubewarden policy, a waPC module.
+        #[arg(long, requires = "write")]
+        kubewarden: bool,
         /// Compile the fast component for this machine into this file, which
         /// processes load instead of compiling when it is the executable's
         /// `sigward.cwasm` (or `$SIGWARD_PRECOMPILED`).
@@ -128,8 +132,16 @@ fn main() -> ExitCode {
         Command::Component {
             write,
             portable,
+            kubewarden,
             precompile,
-        } => cli::component::run(portable, write.as_deref(), precompile.as_deref()),
+        } => {
+            let which = match (portable, kubewarden) {
+                (true, _) => cli::component::Which::Portable,
+                (_, true) => cli::component::Which::Kubewarden,
+                _ => cli::component::Which::Fast,
+            };
+            cli::component::run(which, write.as_deref(), precompile.as_deref())
+        }
         Command::Verify(args) => cli::verify::run(&args),
         Command::VerifyBundle(args) => cli::verify_bundle::run(&args),
         Command::Serve(args) => cli::serve::run(&args),

@@ -5,6 +5,7 @@
 //! natively, in the component and in the browser.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod advisory;
 pub mod bundle;
 pub mod checkpoint;
@@ -15,6 +16,7 @@ pub mod dsse;
 pub mod fixed_base;
 pub mod glob;
 pub mod hex;
+pub mod kubewarden;
 pub mod limits;
 pub mod policy;
 pub mod public_key;

@@ -13,4 +13,5 @@ pub mod review;
 pub mod server;
 pub mod tls;
 pub mod verdict;
-pub mod workload;
+/// The walk over workload objects to their images is the core's.
+pub use sigward_core::admission::workload;

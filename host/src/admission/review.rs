@@ -13,55 +13,16 @@ use serde_json::{Value, json};
 /// The review versions kube-apiserver sends; v1beta1 has the same fields.
 pub const API_VERSIONS: [&str; 2] = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"];
 
-/// A group, version and kind, as the request names the object's type.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Kind {
-    #[serde(default)]
-    pub group: String,
-    #[serde(default)]
-    pub version: String,
-    pub kind: String,
-}
-
-/// A group, version and resource.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Resource {
-    #[serde(default)]
-    pub group: String,
-    #[serde(default)]
-    pub version: String,
-    pub resource: String,
-}
-
-/// The fields of an `AdmissionRequest` that sigward reads.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Request {
-    pub uid: String,
-    pub kind: Kind,
-    #[serde(default)]
-    pub resource: Resource,
-    #[serde(default)]
-    pub sub_resource: String,
-    #[serde(default)]
-    pub operation: String,
-    #[serde(default)]
-    pub namespace: String,
-    #[serde(default)]
-    pub name: String,
-    /// The object as it will be stored; null for DELETE and CONNECT.
-    #[serde(default)]
-    pub object: Value,
-    #[serde(default)]
-    pub dry_run: Option<bool>,
-}
+/// The request, read by the core as the Kubewarden policy reads it.
+pub use sigward_core::admission::request::{Kind, Request, Resource};
+pub use sigward_core::admission::verdict::Replace;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     api_version: String,
     kind: String,
-    request: Option<Request>,
+    request: Option<Value>,
 }
 
 /// A review and the version it came in, which the answer must echo.
@@ -97,26 +58,18 @@ pub fn parse(body: &[u8]) -> Result<Review, BadReview> {
             envelope.api_version
         )));
     }
-    let request = envelope
-        .request
-        .ok_or_else(|| BadReview("it has no request".to_owned()))?;
-    if request.uid.is_empty() {
-        return Err(BadReview("the request has no uid".to_owned()));
-    }
+    let request = match envelope.request {
+        None | Some(Value::Null) => return Err(BadReview("it has no request".to_owned())),
+        Some(request) => Request::from_value(request).map_err(|e| BadReview(e.0))?,
+    };
     Ok(Review {
         api_version: envelope.api_version,
         request,
     })
 }
 
-/// One JSON patch operation (RFC 6902): sigward only replaces images.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Replace {
-    pub path: String,
-    pub value: String,
-}
-
-/// The answer to one review.
+/// The answer to one review: the core's verdict, and what the audit log
+/// records of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub allowed: bool,
@@ -128,6 +81,18 @@ pub struct Verdict {
     pub warnings: Vec<String>,
     /// Recorded in the audit log under the webhook's name.
     pub audit: BTreeMap<String, String>,
+}
+
+impl From<sigward_core::admission::verdict::Verdict> for Verdict {
+    fn from(v: sigward_core::admission::verdict::Verdict) -> Self {
+        Self {
+            allowed: v.allowed,
+            message: v.message,
+            patch: v.patch,
+            warnings: v.warnings,
+            audit: BTreeMap::new(),
+        }
+    }
 }
 
 /// The HTTP status code of a refusal.
@@ -148,11 +113,7 @@ pub fn respond(review: &Review, verdict: &Verdict) -> Value {
         });
     }
     if !verdict.patch.is_empty() {
-        let ops: Vec<Value> = verdict
-            .patch
-            .iter()
-            .map(|op| json!({"op": "replace", "path": op.path, "value": op.value}))
-            .collect();
+        let ops = sigward_core::admission::verdict::json_patch(&verdict.patch);
         let patch = serde_json::to_vec(&ops).unwrap_or_default();
         response["patch"] = Value::String(B64.encode(patch));
         response["patchType"] = Value::String("JSONPatch".to_owned());
@@ -193,6 +154,12 @@ mod tests {
             bad[field] = value;
             assert!(review(bad).is_err(), "{field}");
         }
+        // kube-rs and other clients send null for absent optional fields.
+        let mut nulls = ok.clone();
+        for field in ["subResource", "oldObject", "options", "namespace", "dryRun"] {
+            nulls["request"][field] = Value::Null;
+        }
+        assert_eq!(review(nulls).unwrap().request.sub_resource, "");
         let mut no_uid = ok;
         no_uid["request"]["uid"] = json!("");
         assert!(review(no_uid).is_err());

@@ -1,13 +1,21 @@
-//! `sigward component [--portable] [--write FILE] [--precompile FILE]`
+//! `sigward component [--write FILE [--portable | --kubewarden]] [--precompile FILE]`
 
 use std::path::Path;
 
-use sigward_host::Runtime;
 use sigward_host::runtime::{Build, CodeSource};
+use sigward_host::{Runtime, kubewarden};
 
 use super::{Exit, fail, limits};
 
-pub fn run(portable: bool, write: Option<&Path>, precompile: Option<&Path>) -> Exit {
+/// Which build `--write` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Fast,
+    Portable,
+    Kubewarden,
+}
+
+pub fn run(which: Which, write: Option<&Path>, precompile: Option<&Path>) -> Exit {
     let limits = match limits() {
         Ok(limits) => limits,
         Err(e) => return fail(e),
@@ -36,6 +44,19 @@ pub fn run(portable: bool, write: Option<&Path>, precompile: Option<&Path>) -> E
             CodeSource::Compiled(_) => println!("  machine code: compiled or cached"),
         }
     }
+    match kubewarden::describe(kubewarden::MODULE) {
+        Err(e) => return fail(e),
+        Ok(module) => {
+            println!("kubewarden policy (waPC module):");
+            println!("  size: {} bytes", module.bytes);
+            println!("  imports: {}", module.imports.join(", "));
+            println!("  exports: {}", module.exports.join(", "));
+            match module.beyond_core_spec {
+                None => println!("  requires the wasm proposals: none beyond the wasm 2.0 core spec"),
+                Some(e) => return fail(format!("the Kubewarden module needs more than wasm 2.0: {e}")),
+            }
+        }
+    }
     if let Some(path) = precompile {
         if let Err(e) = Runtime::precompile(Build::Fast, path) {
             return fail(e);
@@ -46,19 +67,15 @@ pub fn run(portable: bool, write: Option<&Path>, precompile: Option<&Path>) -> E
         );
     }
     if let Some(path) = write {
-        let build = if portable {
-            Build::Portable
-        } else {
-            Build::Fast
+        let (bytes, what) = match which {
+            Which::Fast => (Build::Fast.bytes(), "the fast component"),
+            Which::Portable => (Build::Portable.bytes(), "the portable component"),
+            Which::Kubewarden => (kubewarden::MODULE, "the Kubewarden policy"),
         };
-        if let Err(e) = std::fs::write(path, build.bytes()) {
+        if let Err(e) = std::fs::write(path, bytes) {
             return fail(format!("{}: {e}", path.display()));
         }
-        println!(
-            "the {} component written to {}",
-            build.name(),
-            path.display()
-        );
+        println!("{what} written to {}", path.display());
     }
     Exit::Ok
 }

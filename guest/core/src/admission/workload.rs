@@ -1,6 +1,6 @@
 //! Where a Kubernetes object keeps its images: the containers, init
 //! containers and ephemeral containers of a Pod, or of the pod template of a
-//! workload. The webhook and `sigward pin` both walk objects with
+//! workload. The webhook, the Kubewarden policy and `sigward pin` walk objects with
 //! [`images`], so they judge the same images.
 
 use serde_json::Value;

@@ -1,0 +1,519 @@
+//! The Kubewarden policy, loaded as Kubewarden's policy-evaluator loads a
+//! waPC policy: the `wapc` host and the `wasmtime-provider` engine, on a
+//! wasmtime engine configured as policy-evaluator configures one (the
+//! defaults, with epoch interruption and its deadlines). The host callbacks
+//! answer `oci/v1/manifest_digest` and `oci/v1/oci_manifest` from the real
+//! registry of the end-to-end tests, holding the demo world. Each request is
+//! a Kubewarden `ValidationRequest` (`{"request": AdmissionRequest,
+//! "settings": …}`), and the same AdmissionRequest goes to `sigward serve`:
+//! the answers are compared.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../tests/apiserver.rs"]
+#[allow(dead_code)]
+mod apiserver;
+#[path = "../../tests/registry_server.rs"]
+#[allow(dead_code)]
+mod registry_server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sigward_host::oci::registry::{Options, Registry};
+use sigward_host::oci::{Reference, Store as _};
+use wapc::WapcHost;
+use wasmtime_provider::wasmtime;
+
+use apiserver::{Admission, ApiServer, Call, Caller};
+use registry_server::{RegistryServer, free_port};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("sigward-kubewarden-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The host capability calls the policy made, as `namespace/operation image`.
+type Calls = Arc<Mutex<Vec<String>>>;
+
+/// The policy, instantiated by waPC on wasmtime-provider, with an epoch
+/// ticker as policy-server runs one.
+struct Policy {
+    host: WapcHost,
+    calls: Calls,
+    ticking: Arc<AtomicBool>,
+}
+
+/// One epoch tick, and the deadline of a call in ticks (policy-server's
+/// default policy timeout is 2 s; this is a test machine, shared).
+const TICK: Duration = Duration::from_millis(100);
+const DEADLINE_TICKS: u64 = 300;
+
+impl Policy {
+    fn load(module: &[u8], registry: Option<Registry>) -> Self {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let module = wasmtime::Module::new(&engine, module).unwrap();
+        let deadlines = wasmtime_provider::EpochDeadlines {
+            wapc_init: DEADLINE_TICKS,
+            wapc_func: DEADLINE_TICKS,
+        };
+        let provider = wasmtime_provider::WasmtimeEngineProviderBuilder::new()
+            .engine(engine.clone())
+            .module(module)
+            .build_pre()
+            .unwrap()
+            .rehydrate(Some(deadlines))
+            .unwrap();
+        let ticking = Arc::new(AtomicBool::new(true));
+        let still = ticking.clone();
+        std::thread::spawn(move || {
+            while still.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        });
+        let calls: Calls = Arc::default();
+        let seen = calls.clone();
+        let registry = Mutex::new(registry);
+        let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+            let image: String = serde_json::from_slice(payload)?;
+            seen.lock().unwrap().push(format!("{namespace}/{operation} {image}"));
+            if binding != "kubewarden" || namespace != "oci" {
+                return Err(format!("unknown namespace: {namespace}").into());
+            }
+            let mut registry = registry.lock().unwrap();
+            let registry = registry.as_mut().ok_or("no registry in this test")?;
+            let reference: Reference = image.parse()?;
+            match operation {
+                "v1/manifest_digest" => {
+                    let digest = registry.resolve(&reference)?;
+                    Ok(serde_json::to_vec(&json!({ "digest": digest }))?)
+                }
+                "v1/oci_manifest" => Ok(registry.manifest(&reference)?.0),
+                _ => Err(format!("unknown operation: {operation}").into()),
+            }
+        };
+        let host = WapcHost::new(Box::new(provider), Some(Box::new(callback))).unwrap();
+        Self {
+            host,
+            calls,
+            ticking,
+        }
+    }
+
+    fn call(&self, function: &str, payload: &Value) -> Value {
+        let answer = self
+            .host
+            .call(function, &serde_json::to_vec(payload).unwrap())
+            .unwrap_or_else(|e| panic!("{function}: {e}"));
+        serde_json::from_slice(&answer).unwrap()
+    }
+
+    fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.calls.lock().unwrap())
+    }
+}
+
+impl Drop for Policy {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}
+
+fn module() -> &'static [u8] {
+    sigward_host::kubewarden::MODULE
+}
+
+/// `sigward serve` on loopback, for the comparison.
+struct Webhook {
+    child: Child,
+    api: ApiServer,
+}
+
+impl Webhook {
+    fn start(dir: &Path) -> Self {
+        let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
+        std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
+        std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+        let mut child = apiserver::serve_command(
+            env!("CARGO_BIN_EXE_sigward"),
+            dir,
+            &format!("127.0.0.1:{port}"),
+        )
+        .env(
+            "SIGWARD_CACHE_DIR",
+            std::env::temp_dir().join("sigward-e2e-cache"),
+        )
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+        let api = ApiServer::new(&format!("https://127.0.0.1:{port}"), &tls.ca_pem);
+        let started = Instant::now();
+        while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("sigward serve stopped ({status})");
+            }
+            assert!(started.elapsed() < Duration::from_secs(120));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, api }
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo world in a fresh registry, its policy and root in `dir`.
+fn world(dir: &Path) -> (RegistryServer, sigward_demo::World) {
+    let server = RegistryServer::start();
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    (server, world)
+}
+
+fn settings(world: &sigward_demo::World) -> Value {
+    let root: Value = serde_json::from_slice(&world.trusted_root).unwrap();
+    json!({"policy": world.policy, "trustedRoot": root})
+}
+
+/// A Pod running `image` in an init container and a container.
+fn pod(image: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "app", "namespace": "default"},
+        "spec": {
+            "initContainers": [{"name": "init", "image": image}],
+            "containers": [{"name": "app", "image": image}],
+        },
+    })
+}
+
+/// Every workload kind `serve` handles, each with an init container, a
+/// container and (for a Pod) an ephemeral container running `image`.
+fn workloads(image: &str) -> Vec<Call> {
+    let spec = json!({
+        "initContainers": [{"name": "init", "image": image}],
+        "containers": [{"name": "app", "image": image}],
+    });
+    let template = json!({"metadata": {"labels": {"app": "web"}}, "spec": spec});
+    let with = |kind: &str, api_version: &str, spec: Value| {
+        Call::create(
+            "mutate",
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "web"}, "spec": spec}),
+        )
+    };
+    let mut pod_spec = spec.clone();
+    pod_spec["ephemeralContainers"] = json!([{"name": "debug", "image": image}]);
+    let mut calls = vec![with("Pod", "v1", pod_spec.clone())];
+    for kind in ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"] {
+        calls.push(with(kind, "apps/v1", json!({"template": template})));
+    }
+    calls.push(with(
+        "ReplicationController",
+        "v1",
+        json!({"template": template}),
+    ));
+    calls.push(with("Job", "batch/v1", json!({"template": template})));
+    calls.push(with(
+        "CronJob",
+        "batch/v1",
+        json!({"schedule": "0 1 * * *", "jobTemplate": {"spec": {"template": template}}}),
+    ));
+    // `kubectl debug`: an UPDATE of the Pod's ephemeralcontainers subresource.
+    let mut debug = with("Pod", "v1", pod_spec);
+    debug.operation = "UPDATE";
+    debug.sub_resource = "ephemeralcontainers".to_owned();
+    debug.resource.2 = "pods".to_owned();
+    debug.old_object = pod(image);
+    calls.push(debug);
+    calls
+}
+
+/// The Kubewarden answer for `call`, with the mutated object (or the object
+/// unchanged) as policy-server would hand it on.
+struct Answer {
+    accepted: bool,
+    message: String,
+    object: Value,
+    raw: Value,
+}
+
+fn kubewarden(policy: &Policy, caller: &Caller, call: &Call, settings: &Value) -> Answer {
+    let (_, review) = caller.review_for(call);
+    let raw = policy.call(
+        "validate",
+        &json!({"request": review["request"], "settings": settings}),
+    );
+    let accepted = raw["accepted"].as_bool().expect("accepted is a boolean");
+    let object = raw
+        .get("mutated_object")
+        .cloned()
+        .unwrap_or_else(|| call.object.clone());
+    Answer {
+        accepted,
+        message: raw["message"].as_str().unwrap_or_default().to_owned(),
+        object,
+        raw,
+    }
+}
+
+fn serve(api: &ApiServer, call: &Call) -> Admission {
+    api.admit(call)
+        .unwrap_or_else(|e| panic!("the apiserver would fail this call: {e:?}"))
+}
+
+/// The demo images that `serve` verifies from Sigstore bundles or
+/// attestations: blobs that no Kubewarden capability returns, so the policy
+/// refuses them, saying why.
+fn bundle_only(image: &str) -> bool {
+    ["/signed/referrer:", "/signed/tagged:", "/attested/"]
+        .iter()
+        .any(|p| image.contains(p))
+}
+
+#[test]
+fn every_demo_image_is_decided_as_serve_decides_it() {
+    let dir = scratch("cases");
+    let (_server, world) = world(&dir);
+    let webhook = Webhook::start(&dir);
+    let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
+    let settings = settings(&world);
+    let caller: &Caller = &webhook.api;
+    let mut same = 0;
+    for case in &world.cases {
+        let call = Call::create("mutate", pod(&case.image));
+        let served = serve(&webhook.api, &call);
+        let answer = kubewarden(&policy, caller, &call, &settings);
+        let calls = policy.take_calls();
+        let what = format!("{}: serve {served:?}, kubewarden {}", case.image, answer.raw);
+        if bundle_only(&case.image) && served.allowed {
+            assert!(!answer.accepted, "{what}");
+            assert!(
+                answer.message.contains("Kubewarden"),
+                "the refusal says why: {what}"
+            );
+            assert_eq!(answer.raw["code"], 403, "{what}");
+            continue;
+        }
+        assert_eq!(answer.accepted, served.allowed, "{what}");
+        assert_eq!(answer.accepted, case.allowed, "{what}");
+        if case.image.contains("/signed/moved:") {
+            // The copied layer's body is cosign's payload for another image,
+            // which cannot be rebuilt here: refused, for that reason.
+            assert!(answer.message.contains("not the one cosign signs"), "{what}");
+        } else if served.message.contains("no signatures found") {
+            // The same words, and why bundles could not have been seen.
+            assert!(answer.message.starts_with(&served.message), "{what}");
+            assert!(answer.message.contains("OCI referrers"), "{what}");
+        } else {
+            assert_eq!(answer.message, served.message, "{what}");
+            same += 1;
+        }
+        // The same patch: serve's applied by the apiserver, Kubewarden's
+        // object handed on as policy-server hands it.
+        assert_eq!(answer.object, served.object, "{what}");
+        assert_eq!(
+            answer.raw.get("warnings").cloned().unwrap_or(json!([])),
+            json!(served.warnings),
+            "{what}"
+        );
+        // Skip, deny and no match are decided without calling the host.
+        if !case.verified && case.allowed || case.message.contains("denied by") {
+            assert!(calls.is_empty(), "{}: {calls:?}", case.image);
+        }
+    }
+    // Verified (legacy and key), wrong signer, skip, deny, no match.
+    assert!(same >= 6, "{same} cases answered in the same words");
+}
+
+#[test]
+fn every_workload_and_container_kind_is_judged_and_pinned_alike() {
+    let dir = scratch("kinds");
+    let (server, world) = world(&dir);
+    let webhook = Webhook::start(&dir);
+    let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
+    let caller: &Caller = &webhook.api;
+    let legacy = format!("{}/signed/legacy:v1", server.address);
+    let unsigned = format!("{}/signed/unsigned:v1", server.address);
+    for mutate in [true, false] {
+        let mut settings = settings(&world);
+        settings["mutate"] = json!(mutate);
+        for mut call in workloads(&legacy) {
+            if !mutate {
+                call.endpoint = "validate";
+            }
+            let kind = format!("{} {}", call.kind.2, call.sub_resource);
+            let served = serve(&webhook.api, &call);
+            let answer = kubewarden(&policy, caller, &call, &settings);
+            assert!(served.allowed && answer.accepted, "{kind}: {}", answer.raw);
+            assert_eq!(answer.object, served.object, "{kind} mutate={mutate}");
+            assert_eq!(answer.object != call.object, mutate, "{kind}");
+        }
+        for call in workloads(&unsigned) {
+            let served = serve(&webhook.api, &call);
+            let answer = kubewarden(&policy, caller, &call, &settings);
+            assert!(!served.allowed && !answer.accepted);
+            assert!(answer.raw.get("mutated_object").is_none());
+            assert!(
+                answer.message.starts_with(&served.message[..served.message.len() - 10]),
+                "{}: {} vs {}",
+                call.kind.2,
+                answer.message,
+                served.message
+            );
+        }
+    }
+}
+
+#[test]
+fn settings_are_validated_with_sigwards_messages() {
+    let policy = Policy::load(module(), None);
+    assert_eq!(policy.call("protocol_version", &json!(null)), json!("v1"));
+    let examples = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies")).unwrap();
+    let mut checked = 0;
+    for entry in examples {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Keyed and keyless examples alike need a root; any parseable one.
+        let root = sigward_demo::fill(
+            &mut sigward_host::oci::layout::Layout::create(&scratch("root")).unwrap(),
+            "registry.test",
+        )
+        .unwrap()
+        .trusted_root;
+        let root: Value = serde_json::from_slice(&root).unwrap();
+        let answer = policy.call(
+            "validate_settings",
+            &json!({"policy": text, "trustedRoot": root}),
+        );
+        let checked_by_cli = std::process::Command::new(env!("CARGO_BIN_EXE_sigward"))
+            .arg("check")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            answer["valid"].as_bool(),
+            Some(checked_by_cli.status.success()),
+            "{}: {answer}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3);
+
+    // An invalid document: every error, in `sigward check`'s words.
+    let dir = scratch("invalid");
+    let bad = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nverification:\n  rules:\n    - image: \"\"\n      skip: true\n    - image: \"ghcr.io/*\"\n      keyless:\n        subject: me\n";
+    std::fs::write(dir.join("bad.yaml"), bad).unwrap();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_sigward"))
+        .arg("check")
+        .arg(dir.join("bad.yaml"))
+        .output()
+        .unwrap();
+    let cli = String::from_utf8(cli.stdout).unwrap();
+    let cli_errors: Vec<&str> = cli
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("error: "))
+        .collect();
+    assert!(cli_errors.len() >= 2, "{cli}");
+    let answer = policy.call("validate_settings", &json!({"policy": bad}));
+    assert_eq!(answer["valid"], false);
+    let message = answer["message"].as_str().unwrap();
+    let errors: Vec<&str> = message
+        .lines()
+        .filter_map(|l| l.strip_prefix("policy: "))
+        .collect();
+    assert_eq!(errors, cli_errors, "{message}");
+
+    // Unknown settings, a missing root for a verify rule, a bad root.
+    let keyless = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nverification:\n  rules:\n    - image: \"*\"\n      keyless:\n        issuer: https://issuer.test\n        subject: me\n";
+    for (settings, expected) in [
+        (json!({"policy": keyless, "mutat": false}), "unknown field `mutat`"),
+        (json!({"policy": keyless}), "trustedRoot: required"),
+        (json!({"policy": keyless, "trustedRoot": 3}), "trustedRoot: expected"),
+        (json!({"policy": keyless, "trustedRoot": "{}"}), "trustedRoot: "),
+        (json!({}), "policy: required"),
+    ] {
+        let answer = policy.call("validate_settings", &settings);
+        assert_eq!(answer["valid"], false, "{settings}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(expected),
+            "{settings}: {answer}"
+        );
+    }
+    // Valid, with the rules that Kubewarden cannot verify in full named.
+    let answer = policy.call(
+        "validate_settings",
+        &json!({"policy": keyless, "trustedRoot": serde_json::from_slice::<Value>(&sigward_demo::fill(
+            &mut sigward_host::oci::layout::Layout::create(&dir.join("layout")).unwrap(),
+            "registry.test",
+        ).unwrap().trusted_root).unwrap()}),
+    );
+    assert_eq!(answer["valid"], true, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("rule (0000)"));
+}
+
+#[test]
+fn the_cli_writes_the_module_and_it_needs_no_proposal() {
+    let dir = scratch("write");
+    let out = dir.join("policy.wasm");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_sigward"))
+        .args(["component", "--kubewarden", "--write"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(written, module());
+    let description = sigward_host::kubewarden::describe(&written).unwrap();
+    assert_eq!(description.beyond_core_spec, None);
+    assert!(description.imports.iter().all(|i| i.starts_with("wapc.")), "{description:?}");
+    for export in ["__guest_call", "wapc_init"] {
+        assert!(description.exports.iter().any(|e| e == export), "{description:?}");
+    }
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.contains("kubewarden policy (waPC module):"), "{text}");
+}
+
+#[test]
+fn hostile_requests_are_refused_not_trapped() {
+    let policy = Policy::load(module(), None);
+    let skip_all = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nverification:\n  rules:\n    - image: \"*\"\n      skip: true\n";
+    let settings = json!({"policy": skip_all});
+    for payload in [
+        json!(null),
+        json!({"request": {}, "settings": settings}),
+        json!({"request": {"uid": "u", "kind": {"kind": "Pod"}, "object": {"spec": []}}, "settings": settings}),
+        json!({"request": {"uid": "u", "kind": {"kind": "Pod"}}, "settings": {"policy": 3}}),
+    ] {
+        let answer = policy.call("validate", &payload);
+        assert_eq!(answer["accepted"], false, "{payload}: {answer}");
+        assert!(!answer["message"].as_str().unwrap().is_empty());
+    }
+    // `null` where the API allows it reads as absent.
+    let answer = policy.call(
+        "validate",
+        &json!({"request": {"uid": "u", "kind": {"kind": "Pod"}, "subResource": null,
+            "oldObject": null, "options": null, "object": pod("busybox")}, "settings": settings}),
+    );
+    assert_eq!(answer["accepted"], true, "{answer}");
+    assert!(policy.take_calls().is_empty());
+}
