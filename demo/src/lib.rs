@@ -45,6 +45,12 @@ pub struct World {
     pub cases: Vec<Case>,
 }
 
+/// The name `cosign sign` writes as the payload's `docker-reference`: the
+/// registry and the repository (go-containerregistry's `Context().Name()`).
+fn signed_name(r: &Reference) -> String {
+    format!("{}/{}", r.registry(), r.repository())
+}
+
 fn reference(text: &str) -> Result<Reference, FetchError> {
     text.parse().map_err(|e| FetchError::Invalid {
         what: text.to_owned(),
@@ -403,7 +409,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     };
 
     let (name, r, d) = image(sink, "signed/legacy:v1", "a keyless legacy signature")?;
-    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    let layer = s.keyless_legacy(&signed_name(&r), &d.digest);
     publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
     case(
         &name,
@@ -442,7 +448,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
         sink,
         &r,
         &d.digest,
-        &[s.key_legacy(r.repository(), &d.digest)],
+        &[s.key_legacy(&signed_name(&r), &d.digest)],
     )?;
     case(
         &name,
@@ -477,7 +483,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     );
 
     let (name, r, d) = image(sink, "other-team/app:v1", "signed by the wrong identity")?;
-    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    let layer = s.keyless_legacy(&signed_name(&r), &d.digest);
     publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
     case(
         &name,
@@ -489,7 +495,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
 
     // A valid signature of signed/legacy:v1, copied onto another image.
     let (_, legacy_ref, legacy_d) = image(sink, "signed/legacy:v1", "a keyless legacy signature")?;
-    let copied = s.keyless_legacy(legacy_ref.repository(), &legacy_d.digest);
+    let copied = s.keyless_legacy(&signed_name(&legacy_ref), &legacy_d.digest);
     let (name, r, d) = image(
         sink,
         "signed/moved:v1",
@@ -514,7 +520,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     );
 
     let (_, r, d) = image(sink, "signed/repointed:v1", "the image that was signed")?;
-    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    let layer = s.keyless_legacy(&signed_name(&r), &d.digest);
     publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
     let (name, _, _) = image(
         sink,
@@ -626,7 +632,7 @@ pub fn fill(sink: &mut dyn Sink, registry: &str) -> Result<World, FetchError> {
     );
     // cosign before bundles: a .sig signature and .att attestations.
     let (name, r, d) = image(sink, "attested/legacy:v1", "attested/legacy:v1")?;
-    let layer = s.keyless_legacy(r.repository(), &d.digest);
+    let layer = s.keyless_legacy(&signed_name(&r), &d.digest);
     publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
     let layers: Vec<LegacyLayer> = all(BUILDER, &["LOW"], "legacy")
         .into_iter()
@@ -735,7 +741,7 @@ pub fn fill_many(
         let name = format!("{registry}/signed/many:t{i}");
         let r = reference(&name)?;
         let d = publish::image(sink, &r, format!("image number {i}").as_bytes())?;
-        let layer = s.keyless_legacy(r.repository(), &d.digest);
+        let layer = s.keyless_legacy(&signed_name(&r), &d.digest);
         publish::legacy_signatures(sink, &r, &d.digest, &[layer])?;
         images.push((name, d.digest));
     }

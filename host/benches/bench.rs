@@ -22,6 +22,8 @@ use sigward_host::{Limits, Runtime};
 mod apiserver;
 #[path = "../../tests/corpus.rs"]
 mod corpus;
+#[path = "../../tests/kubewarden_host.rs"]
+mod kubewarden_host;
 #[path = "../../tests/registry_server.rs"]
 #[allow(dead_code)]
 mod registry_server;
@@ -1012,6 +1014,74 @@ fn portable(policy: &str, report: &mut Report) {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
+/// The Kubewarden policy, loaded as policy-evaluator loads a waPC policy
+/// (tests/kubewarden_host.rs), its host callbacks answered from the demo
+/// world in a real docker-registry: one `validate` of a one-container Pod.
+fn kubewarden(report: &mut Report) {
+    use sigward_host::oci::registry::{Options, Registry};
+
+    const RUNS: usize = 200;
+    const UNCACHED: usize = 100;
+    report.section(
+        "10. The Kubewarden policy",
+        &format!(
+            "The waPC module (`sigward component --kubewarden --write`) on the `wapc` and \
+             `wasmtime-provider` host crates that Kubewarden's policy-evaluator uses, wasmtime's \
+             defaults with epoch interruption, one instance reused as policy-server reuses one. \
+             Each figure is one `validate` call: a `ValidationRequest` of a one-container Pod \
+             with the demo world's settings, JSON in and out. *Skip*: a skip rule, no host call. \
+             *Cached verify*: an image the instance verified before, by digest (no host call) \
+             and by tag (one `manifest_digest` call to the registry). *Uncached verify*: each \
+             call a new image by tag ({UNCACHED} of them): resolve, read its `.sig` manifest, \
+             rebuild the payload, verify the keyless signature; registry time included."
+        ),
+    );
+    let server = registry_server::RegistryServer::start();
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    let many = sigward_demo::fill_many(&mut registry, &server.address, UNCACHED).unwrap();
+    let module = sigward_host::kubewarden::MODULE;
+    let policy = kubewarden_host::Policy::load(module, Some(registry));
+    let root: Value = serde_json::from_slice(&world.trusted_root).unwrap();
+    let settings = json!({"policy": world.policy, "trustedRoot": root});
+    let request = |image: &str| {
+        json!({"request": {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "operation": "CREATE", "namespace": "default",
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
+                "spec": {"containers": [{"name": "app", "image": image}]}}},
+            "settings": settings})
+    };
+    let validate = |image: &str, accepted: bool| {
+        let answer = policy.call("validate", &request(image));
+        assert_eq!(answer["accepted"], accepted, "{image}: {answer}");
+    };
+    let skipped = format!("{}/sandbox/scratch:v1", server.address);
+    let tagged = format!("{}/signed/legacy:v1", server.address);
+    validate(&tagged, true);
+    let digest = {
+        let answer = policy.call("validate", &request(&tagged));
+        answer["mutated_object"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let skip = time(RUNS, || validate(&skipped, true));
+    let by_digest = time(RUNS, || validate(&digest, true));
+    let by_tag = time(RUNS, || validate(&tagged, true));
+    let mut fresh = many.iter();
+    let uncached = time(UNCACHED, || validate(&fresh.next().unwrap().0, true));
+    report.table(
+        &["what", "time"],
+        &[
+            vec!["module size".into(), format!("{} bytes", module.len())],
+            vec!["validate, skip".into(), skip.cell()],
+            vec!["validate, cached verify, by digest".into(), by_digest.cell()],
+            vec!["validate, cached verify, by tag (1 host call)".into(), by_tag.cell()],
+            vec!["validate, uncached verify (2 host calls)".into(), uncached.cell()],
+        ],
+    );
+}
+
 fn resident_mib(pid: u32, field: &str) -> f64 {
     apiserver::resident_kib(pid, field).map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
@@ -1243,8 +1313,8 @@ fn main() {
             "--js" => js = args.next(),
             "--sigward-python" => sigward_python = args.next(),
             "--out" => out = args.next(),
-            // One section alone, for working on it: `--only webhook` or
-            // `--only portable`.
+            // One section alone, for working on it: `--only webhook`,
+            // `portable`, `tuf`, `attestations` or `kubewarden`.
             "--only" => only = args.next(),
             _ => {} // cargo bench passes --bench
         }
@@ -1264,6 +1334,8 @@ fn main() {
         tuf(&runtime, &mut report);
     } else if only.as_deref() == Some("attestations") {
         attestations(&runtime, &mut report);
+    } else if only.as_deref() == Some("kubewarden") {
+        kubewarden(&mut report);
     } else {
         let ours = verification(&runtime, &policy, &mut report);
         portable(&policy, &mut report);
@@ -1276,6 +1348,7 @@ fn main() {
         webhook(&mut report);
         tuf(&runtime, &mut report);
         attestations(&runtime, &mut report);
+        kubewarden(&mut report);
     }
     let _ = std::fs::remove_dir_all(&cache);
 

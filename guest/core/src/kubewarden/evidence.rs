@@ -19,7 +19,6 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::cosign::SIMPLE_SIGNING_MEDIA_TYPE;
-use crate::decision::{Check, Outcome};
 use crate::hex;
 use crate::limits;
 use crate::reference::Reference;
@@ -61,8 +60,7 @@ struct DigestResponse {
 /// What was found for one image.
 pub struct Found {
     pub signatures: Vec<Signature>,
-    pub trace: Vec<Check>,
-    /// Why evidence that exists could not be used, for the refusal.
+    /// Why evidence that may exist could not be used, for the refusal.
     pub unusable: Vec<String>,
 }
 
@@ -79,7 +77,7 @@ pub fn resolve(caps: &mut dyn Capabilities, image: &str) -> Result<String, Strin
 /// Candidate bodies of a cosign signature of `repository` at `digest`: the
 /// payload `cosign sign` writes (no annotations), for each spelling of the
 /// repository it may have signed under (Docker Hub's two host names).
-fn payloads(repository: &str, digest: &str) -> Vec<Vec<u8>> {
+pub fn cosign_payloads(repository: &str, digest: &str) -> Vec<Vec<u8>> {
     let mut names = vec![repository.to_owned()];
     if let Some(path) = repository.strip_prefix("docker.io/") {
         names.push(format!("index.docker.io/{path}"));
@@ -107,17 +105,12 @@ pub fn signatures(caps: &mut dyn Capabilities, reference: &Reference, digest: &s
     let tag = digest.replacen(':', "-", 1);
     let mut found = Found {
         signatures: Vec::new(),
-        trace: Vec::new(),
         unusable: Vec::new(),
     };
     let sig_image = format!("{repository}:{tag}.sig");
-    match caps.manifest(&sig_image) {
-        Err(error) => found.trace.push(Check::new(
-            "fetch.legacy",
-            Outcome::Skipped,
-            format!("no manifest for {sig_image}: {error}"),
-        )),
-        Ok(bytes) => legacy_layers(&bytes, &repository, digest, &sig_image, &mut found),
+    // No manifest (or no answer) is no legacy signature.
+    if let Ok(bytes) = caps.manifest(&sig_image) {
+        legacy_layers(&bytes, &repository, digest, &sig_image, &mut found);
     }
     if found.signatures.is_empty() {
         let bundle_image = format!("{repository}:{tag}");
@@ -165,7 +158,7 @@ fn legacy_layers(bytes: &[u8], repository: &str, digest: &str, image: &str, foun
         ));
         return;
     }
-    let candidates = payloads(repository, digest);
+    let candidates = cosign_payloads(repository, digest);
     for (index, layer) in layers.iter().enumerate() {
         let body = candidates.iter().find(|p| sha256_digest(p) == layer.digest);
         let Some(payload) = body else {
@@ -173,9 +166,6 @@ fn legacy_layers(bytes: &[u8], repository: &str, digest: &str, image: &str, foun
                 "{image} layer {index}: its payload {} is not the one cosign signs for {repository}@{digest} (a payload with annotations, or a signature for another image), and no Kubewarden capability returns the layer",
                 layer.digest
             );
-            found
-                .trace
-                .push(Check::new("fetch.legacy", Outcome::Failed, why.clone()));
             found.unusable.push(why);
             continue;
         };
@@ -188,15 +178,6 @@ fn legacy_layers(bytes: &[u8], repository: &str, digest: &str, image: &str, foun
                 .collect(),
         });
     }
-    found.trace.push(Check::new(
-        "fetch.legacy",
-        Outcome::Passed,
-        format!(
-            "{} of {} legacy layers of {image} read from their descriptors",
-            found.signatures.len(),
-            layers.len()
-        ),
-    ));
 }
 
 #[cfg(test)]
@@ -206,13 +187,13 @@ mod tests {
     #[test]
     fn the_rebuilt_payload_is_cosigns() {
         // What `cosign sign` stores, as sigward-testpki builds it too.
-        let payload = &payloads("registry.test/app", "sha256:00")[0];
+        let payload = &cosign_payloads("registry.test/app", "sha256:00")[0];
         assert_eq!(
             std::str::from_utf8(payload).ok(),
             Some(
                 r#"{"critical":{"identity":{"docker-reference":"registry.test/app"},"image":{"docker-manifest-digest":"sha256:00"},"type":"cosign container image signature"},"optional":null}"#
             )
         );
-        assert_eq!(payloads("docker.io/library/nginx", "sha256:00").len(), 2);
+        assert_eq!(cosign_payloads("docker.io/library/nginx", "sha256:00").len(), 2);
     }
 }
