@@ -201,9 +201,10 @@ fuzz seconds="60":
     done
 
 # Write the fast component to FILE (`just component FILE portable`: the
-# portable one), for hosts in other languages.
+# portable one, for hosts in other languages; `kubewarden`: the Kubewarden
+# policy, for kwctl).
 component file="sigward.wasm" build="fast": build
-    {{bin}} component --write {{file}} {{ if build == "portable" { "--portable" } else { "" } }}
+    {{bin}} component --write {{file}} {{ if build == "portable" { "--portable" } else if build == "kubewarden" { "--kubewarden" } else { "" } }}
 
 # Rewrite vectors/decisions.jsonl from the demo world and ../shared, every
 # `expect` from the fast component. Review the diff: the file is the

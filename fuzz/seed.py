@@ -87,6 +87,30 @@ def bundle_parts(out: Path, bundle: dict) -> None:
             write(out, "checkpoint", envelope.encode())
 
 
+def pod(image: str) -> dict:
+    return {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "operation": "CREATE", "subResource": None,
+            "object": {"spec": {"containers": [{"name": "app", "image": image}]}}}
+
+
+def kubewarden_seed(out: Path, stored: dict) -> None:
+    """A Pod of the signed image, the host's answers a `.sig` manifest of
+    the stored layer (descriptor digest and annotations), as Kubewarden's
+    capabilities return them."""
+    payload = base64.b64decode(stored.get("payload", ""))
+    try:
+        digest = json.loads(payload)["critical"]["image"]["docker-manifest-digest"]
+    except (ValueError, KeyError, TypeError):
+        return
+    layer = {"mediaType": stored.get("mimeType", ""), "size": len(payload),
+             "digest": "sha256:" + hashlib.sha256(payload).hexdigest(),
+             "annotations": stored.get("annotations") or {}}
+    manifest = {"schemaVersion": 2, "layers": [layer]}
+    seed = {"request": pod("registry.test/app:v1"), "digest": json.dumps({"digest": digest}),
+            "manifest": json.dumps(manifest)}
+    write(out, "kubewarden", json.dumps(seed).encode())
+
+
 def main() -> None:
     shared, out = Path(sys.argv[1]), Path(sys.argv[2])
     repo = Path(__file__).resolve().parent.parent
@@ -109,6 +133,7 @@ def main() -> None:
         prefix = b"\x00sigstore-json\n"
         if data.startswith(prefix):
             write(out, "legacy", data[len(prefix) :])
+            kubewarden_seed(out, json.loads(data[len(prefix) :]))
     tuf = shared / "tuf-conformance" / "tuf_conformance" / "static_data"
     steps = {"root": 1, "timestamp": 2, "snapshot": 3, "targets": 4}
     for path in sorted(tuf.rglob("*.json")):
@@ -116,6 +141,9 @@ def main() -> None:
         write(out, "tuf_metadata", bytes([steps.get(kind, 4)]) + path.read_bytes())
     for path in sorted((repo / "policies").iterdir()):
         write(out, "policy", path.read_bytes())
+        write(out, "kubewarden", json.dumps({"settings": {"policy": path.read_text()}}).encode())
+    for image in ("registry.test/skip/a:1", "registry.test/deny/a:1", "registry.test/a@sha256:" + "0" * 64):
+        write(out, "kubewarden", json.dumps({"request": pod(image)}).encode())
     for line in (repo / "demo" / "match-images.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             write(out, "reference", line.split()[0].encode())

@@ -118,12 +118,7 @@ fn spawn(
         command.args(["-p", package]);
     }
     command
-        .args([
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
-        ])
+        .args(["--target", TARGET, "--profile", PROFILE])
         .arg("--target-dir")
         .arg(target_dir)
         // What the outer build sets for itself must not leak into the wasm build.

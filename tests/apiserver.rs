@@ -6,7 +6,7 @@
 //! `apiVersion` and `kind` echoed, the request's `uid`, a patch only from a
 //! mutating call and only with `patchType: JSONPatch`), and applies the
 //! patch with an RFC 6902 implementation.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -448,6 +448,85 @@ pub fn serve_command(sigward: &str, dir: &std::path::Path, listen: &str) -> std:
         .arg(dir.join("tls.key"))
         .args(["--listen", listen]);
     command
+}
+
+/// `sigward serve` on loopback, with the test CA's certificate, for the
+/// host's tests and benchmark (`CARGO_BIN_EXE_sigward`).
+pub struct Webhook {
+    pub child: std::process::Child,
+    dir: std::path::PathBuf,
+    base: String,
+    ca: String,
+}
+
+impl Webhook {
+    /// Starts it on `dir/policy.yaml` and `dir/trusted_root.json`, and waits
+    /// until `/readyz` answers 200.
+    pub fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    pub fn start_with_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
+        std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
+        std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+        let child = serve_command(
+            env!("CARGO_BIN_EXE_sigward"),
+            dir,
+            &format!("127.0.0.1:{port}"),
+        )
+        .args(["--watch-interval", "1"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .env(
+            "SIGWARD_CACHE_DIR",
+            std::env::temp_dir().join("sigward-e2e-cache"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+        let mut webhook = Self {
+            child,
+            dir: dir.to_owned(),
+            base: format!("https://127.0.0.1:{port}"),
+            ca: tls.ca_pem,
+        };
+        let api = webhook.api();
+        let started = std::time::Instant::now();
+        while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
+            if let Ok(Some(status)) = webhook.child.try_wait() {
+                panic!("sigward serve stopped ({status}): {}", webhook.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "sigward serve never became ready: {}",
+                webhook.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        webhook
+    }
+
+    pub fn api(&self) -> ApiServer {
+        ApiServer::new(&self.base, &self.ca)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A field of `/proc/PID/status` in KiB (`VmRSS:`, `VmHWM:`).

@@ -60,24 +60,27 @@ impl Policy {
         let calls: Calls = Arc::default();
         let seen = calls.clone();
         let registry = Mutex::new(registry);
-        let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
-            let image: String = serde_json::from_slice(payload)?;
-            seen.lock().unwrap().push(format!("{namespace}/{operation} {image}"));
-            if binding != "kubewarden" || namespace != "oci" {
-                return Err(format!("unknown namespace: {namespace}").into());
-            }
-            let mut registry = registry.lock().unwrap();
-            let registry = registry.as_mut().ok_or("no registry in this test")?;
-            let reference: Reference = image.parse()?;
-            match operation {
-                "v1/manifest_digest" => {
-                    let digest = registry.resolve(&reference)?;
-                    Ok(serde_json::to_vec(&json!({ "digest": digest }))?)
+        let callback =
+            move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+                let image: String = serde_json::from_slice(payload)?;
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{namespace}/{operation} {image}"));
+                if binding != "kubewarden" || namespace != "oci" {
+                    return Err(format!("unknown namespace: {namespace}").into());
                 }
-                "v1/oci_manifest" => Ok(registry.manifest(&reference)?.0),
-                _ => Err(format!("unknown operation: {operation}").into()),
-            }
-        };
+                let mut registry = registry.lock().unwrap();
+                let registry = registry.as_mut().ok_or("no registry in this test")?;
+                let reference: Reference = image.parse()?;
+                match operation {
+                    "v1/manifest_digest" => {
+                        let digest = registry.resolve(&reference)?;
+                        Ok(serde_json::to_vec(&json!({ "digest": digest }))?)
+                    }
+                    "v1/oci_manifest" => Ok(registry.manifest(&reference)?.0),
+                    _ => Err(format!("unknown operation: {operation}").into()),
+                }
+            };
         let host = WapcHost::new(Box::new(provider), Some(Box::new(callback))).unwrap();
         Self {
             host,
@@ -104,4 +107,3 @@ impl Drop for Policy {
         self.ticking.store(false, Ordering::Relaxed);
     }
 }
-

@@ -83,7 +83,12 @@ fn review(image: &str) -> Value {
         "object": {"kind": "Pod", "spec": {"containers": [{"name": "app", "image": image}]}}})
 }
 
-fn validate(state: &mut State, caps: &mut dyn Capabilities, settings: &Value, image: &str) -> Value {
+fn validate(
+    state: &mut State,
+    caps: &mut dyn Capabilities,
+    settings: &Value,
+    image: &str,
+) -> Value {
     let payload = json!({"request": review(image), "settings": settings});
     let answer = kubewarden::validate(state, payload.to_string().as_bytes(), caps);
     serde_json::from_slice(&answer).unwrap()
@@ -100,16 +105,16 @@ fn a_legacy_signature_verifies_from_its_descriptor_and_the_tag_is_pinned() {
     let pinned = answer["mutated_object"]["spec"]["containers"][0]["image"]
         .as_str()
         .unwrap();
-    let digest = caps
-        .layout
-        .resolve(&image.parse().unwrap())
-        .unwrap();
+    let digest = caps.layout.resolve(&image.parse().unwrap()).unwrap();
     assert_eq!(pinned, format!("{image}@{digest}"));
     assert_eq!(
         caps.calls,
         [
             format!("digest {image}"),
-            format!("manifest {REGISTRY}/signed/legacy:{}.sig", digest.replace(':', "-")),
+            format!(
+                "manifest {REGISTRY}/signed/legacy:{}.sig",
+                digest.replace(':', "-")
+            ),
         ]
     );
     // Again: the tag is resolved, the verified decision is kept.
@@ -186,7 +191,11 @@ fn a_hostile_host_gets_refusals() {
             b"{}".to_vec(),
             "fetch.resolve",
         ),
-        (digest.clone().into_bytes(), b"[".to_vec(), "not an image manifest"),
+        (
+            digest.clone().into_bytes(),
+            b"[".to_vec(),
+            "not an image manifest",
+        ),
         (
             digest.clone().into_bytes(),
             vec![b' '; 200 * 1024],
@@ -203,7 +212,9 @@ fn a_hostile_host_gets_refusals() {
         // read, then refused by its checks.
         (
             digest.clone().into_bytes(),
-            json!({"layers": [layer(&rebuilt_digest)]}).to_string().into_bytes(),
+            json!({"layers": [layer(&rebuilt_digest)]})
+                .to_string()
+                .into_bytes(),
             "dev.cosignproject.cosign/signature",
         ),
     ];
@@ -234,18 +245,31 @@ fn the_rebuilt_payload_is_byte_for_byte_what_cosign_signed() {
         }
         for file in std::fs::read_dir(&dir).unwrap() {
             let path = file.unwrap().path();
-            if !path.file_name().unwrap().to_string_lossy().starts_with("signature-") {
+            if !path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("signature-")
+            {
                 continue;
             }
             let stored = stored_signature(&path);
-            let payload: Value = serde_json::from_slice(&stored.payload).unwrap();
-            if !payload["optional"].is_null() {
+            // Other attachments, and payloads with annotations, are not
+            // what the policy rebuilds.
+            let Ok(payload) = serde_json::from_slice::<Value>(&stored.payload) else {
+                continue;
+            };
+            if stored.media_type != "application/vnd.dev.cosign.simplesigning.v1+json"
+                || !payload["optional"].is_null()
+            {
                 continue;
             }
             let critical = &payload["critical"];
             let candidates = evidence::cosign_payloads(
                 critical["identity"]["docker-reference"].as_str().unwrap(),
-                critical["image"]["docker-manifest-digest"].as_str().unwrap(),
+                critical["image"]["docker-manifest-digest"]
+                    .as_str()
+                    .unwrap(),
             );
             assert_eq!(candidates[0], stored.payload, "{}", path.display());
             rebuilt += 1;
@@ -264,7 +288,10 @@ fn settings_errors_are_sigward_checks_words() {
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["valid"], false);
     let message = answer["message"].as_str().unwrap();
-    assert!(message.starts_with("policy: rule (0000) keyless"), "{message}");
+    assert!(
+        message.starts_with("policy: rule (0000) keyless"),
+        "{message}"
+    );
     assert_eq!(
         serde_json::from_slice::<Value>(&kubewarden::protocol_version()).unwrap(),
         json!("v1")

@@ -13,7 +13,7 @@ mod apiserver;
 mod registry_server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ use sigward_demo::World;
 use sigward_host::oci::registry::{Options, Registry};
 use sigward_host::oci::{Reference, Store as _};
 
-use apiserver::{Admission, ApiServer, Call};
+use apiserver::{Admission, ApiServer, Call, Webhook};
 use registry_server::{RegistryServer, free_port, silent_server};
 
 fn scratch(name: &str) -> PathBuf {
@@ -29,81 +29,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// `sigward serve` on loopback, with the test CA's certificate.
-struct Webhook {
-    child: Child,
-    dir: PathBuf,
-    base: String,
-    ca: String,
-}
-
-impl Webhook {
-    /// Starts it on `dir/policy.yaml` and `dir/trusted_root.json`, and waits
-    /// until `/readyz` answers 200.
-    fn start(dir: &Path, extra: &[&str]) -> Self {
-        Self::start_with_env(dir, extra, &[])
-    }
-
-    fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
-        std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
-        std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let child = apiserver::serve_command(
-            env!("CARGO_BIN_EXE_sigward"),
-            dir,
-            &format!("127.0.0.1:{port}"),
-        )
-        .args(["--watch-interval", "1"])
-        .args(extra)
-        .envs(env.iter().copied())
-        .env(
-            "SIGWARD_CACHE_DIR",
-            std::env::temp_dir().join("sigward-e2e-cache"),
-        )
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-        let mut webhook = Self {
-            child,
-            dir: dir.to_owned(),
-            base: format!("https://127.0.0.1:{port}"),
-            ca: tls.ca_pem,
-        };
-        let api = webhook.api();
-        let started = Instant::now();
-        while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
-            if let Ok(Some(status)) = webhook.child.try_wait() {
-                panic!("sigward serve stopped ({status}): {}", webhook.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "sigward serve never became ready: {}",
-                webhook.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        webhook
-    }
-
-    fn api(&self) -> ApiServer {
-        ApiServer::new(&self.base, &self.ca)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The demo world in a fresh registry, its policy and root in `dir`.

@@ -10,7 +10,6 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../tests/apiserver.rs"]
-#[allow(dead_code)]
 mod apiserver;
 #[path = "../../tests/kubewarden_host.rs"]
 mod kubewarden_host;
@@ -19,15 +18,13 @@ mod kubewarden_host;
 mod registry_server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sigward_host::oci::registry::{Options, Registry};
 
-use apiserver::{Admission, ApiServer, Call, Caller};
+use apiserver::{Admission, ApiServer, Call, Caller, Webhook};
 use kubewarden_host::Policy;
-use registry_server::{RegistryServer, free_port};
+use registry_server::RegistryServer;
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -39,52 +36,6 @@ fn scratch(name: &str) -> PathBuf {
 
 fn module() -> &'static [u8] {
     sigward_host::kubewarden::MODULE
-}
-
-/// `sigward serve` on loopback, for the comparison.
-struct Webhook {
-    child: Child,
-    api: ApiServer,
-}
-
-impl Webhook {
-    fn start(dir: &Path) -> Self {
-        let tls = sigward_testpki::tls_server([127, 0, 0, 1]);
-        std::fs::write(dir.join("tls.crt"), &tls.certificate_pem).unwrap();
-        std::fs::write(dir.join("tls.key"), &tls.key_pem).unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let mut child = apiserver::serve_command(
-            env!("CARGO_BIN_EXE_sigward"),
-            dir,
-            &format!("127.0.0.1:{port}"),
-        )
-        .env(
-            "SIGWARD_CACHE_DIR",
-            std::env::temp_dir().join("sigward-e2e-cache"),
-        )
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-        let api = ApiServer::new(&format!("https://127.0.0.1:{port}"), &tls.ca_pem);
-        let started = Instant::now();
-        while !matches!(api.fetch("/readyz"), Ok((200, _, _))) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("sigward serve stopped ({status})");
-            }
-            assert!(started.elapsed() < Duration::from_secs(120));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, api }
-    }
-}
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The demo world in a fresh registry, its policy and root in `dir`.
@@ -205,14 +156,15 @@ fn bundle_only(image: &str) -> bool {
 fn every_demo_image_is_decided_as_serve_decides_it() {
     let dir = scratch("cases");
     let (_server, world) = world(&dir);
-    let webhook = Webhook::start(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
     let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
     let settings = settings(&world);
-    let caller: &Caller = &webhook.api;
+    let caller: &Caller = &api;
     let mut same = 0;
     for case in &world.cases {
         let call = Call::create("mutate", pod(&case.image));
-        let served = serve(&webhook.api, &call);
+        let served = serve(&api, &call);
         let answer = kubewarden(&policy, caller, &call, &settings);
         let calls = policy.take_calls();
         let what = format!(
@@ -233,11 +185,18 @@ fn every_demo_image_is_decided_as_serve_decides_it() {
         if case.image.contains("/signed/moved:") {
             // The copied layer's body is cosign's payload for another image,
             // which cannot be rebuilt here: refused, for that reason.
-            assert!(answer.message.contains("not the one cosign signs"), "{what}");
+            assert!(
+                answer.message.contains("not the one cosign signs"),
+                "{what}"
+            );
         } else if served.message.contains("no signatures found") {
             // The same words, and why bundles could not have been seen.
             assert!(answer.message.contains(NO_REFERRERS), "{what}");
-            assert_eq!(answer.message.replace(NO_REFERRERS, ""), served.message, "{what}");
+            assert_eq!(
+                answer.message.replace(NO_REFERRERS, ""),
+                served.message,
+                "{what}"
+            );
         } else {
             assert_eq!(answer.message, served.message, "{what}");
             same += 1;
@@ -263,9 +222,10 @@ fn every_demo_image_is_decided_as_serve_decides_it() {
 fn every_workload_and_container_kind_is_judged_and_pinned_alike() {
     let dir = scratch("kinds");
     let (server, world) = world(&dir);
-    let webhook = Webhook::start(&dir);
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
     let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
-    let caller: &Caller = &webhook.api;
+    let caller: &Caller = &api;
     let legacy = format!("{}/signed/legacy:v1", server.address);
     let unsigned = format!("{}/signed/unsigned:v1", server.address);
     for mutate in [true, false] {
@@ -276,14 +236,14 @@ fn every_workload_and_container_kind_is_judged_and_pinned_alike() {
                 call.endpoint = "validate";
             }
             let kind = format!("{} {}", call.kind.2, call.sub_resource);
-            let served = serve(&webhook.api, &call);
+            let served = serve(&api, &call);
             let answer = kubewarden(&policy, caller, &call, &settings);
             assert!(served.allowed && answer.accepted, "{kind}: {}", answer.raw);
             assert_eq!(answer.object, served.object, "{kind} mutate={mutate}");
             assert_eq!(answer.object != call.object, mutate, "{kind}");
         }
         for call in workloads(&unsigned) {
-            let served = serve(&webhook.api, &call);
+            let served = serve(&api, &call);
             let answer = kubewarden(&policy, caller, &call, &settings);
             assert!(!served.allowed && !answer.accepted);
             assert!(answer.raw.get("mutated_object").is_none());
@@ -360,10 +320,19 @@ fn settings_are_validated_with_sigwards_messages() {
     // Unknown settings, a missing root for a verify rule, a bad root.
     let keyless = "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: \"*\"\n    keyless:\n      issuer: https://issuer.test\n      subject: me\n";
     for (settings, expected) in [
-        (json!({"policy": keyless, "mutat": false}), "unknown field `mutat`"),
+        (
+            json!({"policy": keyless, "mutat": false}),
+            "unknown field `mutat`",
+        ),
         (json!({"policy": keyless}), "trustedRoot: required"),
-        (json!({"policy": keyless, "trustedRoot": 3}), "trustedRoot: expected"),
-        (json!({"policy": keyless, "trustedRoot": "not json"}), "trustedRoot: "),
+        (
+            json!({"policy": keyless, "trustedRoot": 3}),
+            "trustedRoot: expected",
+        ),
+        (
+            json!({"policy": keyless, "trustedRoot": "not json"}),
+            "trustedRoot: ",
+        ),
         (json!({}), "policy: required"),
     ] {
         let answer = policy.call("validate_settings", &settings);
@@ -399,9 +368,15 @@ fn the_cli_writes_the_module_and_it_needs_no_proposal() {
     assert_eq!(written, module());
     let description = sigward_host::kubewarden::describe(&written).unwrap();
     assert_eq!(description.beyond_core_spec, None);
-    assert!(description.imports.iter().all(|i| i.starts_with("wapc.")), "{description:?}");
+    assert!(
+        description.imports.iter().all(|i| i.starts_with("wapc.")),
+        "{description:?}"
+    );
     for export in ["__guest_call", "wapc_init"] {
-        assert!(description.exports.iter().any(|e| e == export), "{description:?}");
+        assert!(
+            description.exports.iter().any(|e| e == export),
+            "{description:?}"
+        );
     }
     let text = String::from_utf8(run.stdout).unwrap();
     assert!(text.contains("kubewarden policy (waPC module):"), "{text}");
@@ -433,7 +408,8 @@ fn hostile_requests_are_refused_not_trapped() {
 }
 
 fn yaml_documents(path: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text =
+        std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     serde_yaml_ng::Deserializer::from_str(&text)
         .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
         .collect()

@@ -16,6 +16,7 @@ pub const API_VERSIONS: [&str; 2] = ["admission.k8s.io/v1", "admission.k8s.io/v1
 /// The request, read by the core as the Kubewarden policy reads it.
 pub use sigward_core::admission::request::{Kind, Request, Resource};
 pub use sigward_core::admission::verdict::Replace;
+use sigward_core::admission::verdict::Verdict as CoreVerdict;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,24 +73,15 @@ pub fn parse(body: &[u8]) -> Result<Review, BadReview> {
 /// records of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
-    pub allowed: bool,
-    /// Why the object is refused; set when `allowed` is false.
-    pub message: String,
-    /// Images to pin, in `/mutate` only; empty for none.
-    pub patch: Vec<Replace>,
-    /// Shown to the user by kubectl: skipped and unmatched images.
-    pub warnings: Vec<String>,
+    pub decided: CoreVerdict,
     /// Recorded in the audit log under the webhook's name.
     pub audit: BTreeMap<String, String>,
 }
 
-impl From<sigward_core::admission::verdict::Verdict> for Verdict {
-    fn from(v: sigward_core::admission::verdict::Verdict) -> Self {
+impl From<CoreVerdict> for Verdict {
+    fn from(decided: CoreVerdict) -> Self {
         Self {
-            allowed: v.allowed,
-            message: v.message,
-            patch: v.patch,
-            warnings: v.warnings,
+            decided,
             audit: BTreeMap::new(),
         }
     }
@@ -99,7 +91,8 @@ impl From<sigward_core::admission::verdict::Verdict> for Verdict {
 pub const FORBIDDEN: u16 = 403;
 
 /// The response body for `review`.
-pub fn respond(review: &Review, verdict: &Verdict) -> Value {
+pub fn respond(review: &Review, answer: &Verdict) -> Value {
+    let verdict = &answer.decided;
     let mut response = json!({
         "uid": review.request.uid,
         "allowed": verdict.allowed,
@@ -121,8 +114,8 @@ pub fn respond(review: &Review, verdict: &Verdict) -> Value {
     if !verdict.warnings.is_empty() {
         response["warnings"] = json!(verdict.warnings);
     }
-    if !verdict.audit.is_empty() {
-        response["auditAnnotations"] = json!(verdict.audit);
+    if !answer.audit.is_empty() {
+        response["auditAnnotations"] = json!(answer.audit);
     }
     json!({
         "apiVersion": review.api_version,
@@ -173,14 +166,14 @@ mod tests {
             "request": {"uid": "u2", "kind": {"kind": "Pod"}}}),
         )
         .unwrap();
-        let verdict = Verdict {
+        let verdict = Verdict::from(CoreVerdict {
             allowed: true,
             patch: vec![Replace {
                 path: "/spec/containers/0/image".into(),
                 value: "a@sha256:00".into(),
             }],
-            ..Verdict::default()
-        };
+            ..CoreVerdict::default()
+        });
         let body = respond(&review, &verdict);
         assert_eq!(body["apiVersion"], "admission.k8s.io/v1beta1");
         assert_eq!(body["kind"], "AdmissionReview");
@@ -198,10 +191,10 @@ mod tests {
 
         let refused = respond(
             &review,
-            &Verdict {
+            &Verdict::from(CoreVerdict {
                 message: "no".into(),
-                ..Verdict::default()
-            },
+                ..CoreVerdict::default()
+            }),
         );
         assert_eq!(refused["response"]["allowed"], false);
         assert_eq!(refused["response"]["status"]["code"], 403);

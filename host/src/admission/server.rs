@@ -27,6 +27,7 @@ use super::review::{self, Review};
 use super::verdict::{self, Mode};
 use super::{reload, tls, workload};
 use crate::Runtime;
+use sigward_core::admission::verdict::Verdict as CoreVerdict;
 
 /// kube-apiserver's own cap on a request body.
 pub const MAX_BODY_BYTES: u64 = 3 * 1024 * 1024;
@@ -273,13 +274,13 @@ async fn review(
 /// The refusal of a review that got no turn before its deadline.
 fn busy(body: &[u8]) -> Result<(bool, Vec<u8>), review::BadReview> {
     let review = review::parse(body)?;
-    let verdict = review::Verdict {
+    let verdict = review::Verdict::from(CoreVerdict {
         message: format!(
             "sigward had no free turn to judge this object before its deadline \
              ({CONCURRENT_REVIEWS} reviews were being judged)"
         ),
-        ..review::Verdict::default()
-    };
+        ..CoreVerdict::default()
+    });
     let body = serde_json::to_vec(&review::respond(&review, &verdict)).unwrap_or_default();
     Ok((false, body))
 }
@@ -295,15 +296,15 @@ fn admit(
 ) -> Result<(bool, Vec<u8>), review::BadReview> {
     let review = review::parse(body)?;
     let verdict = verdict_for(state, loaded, &review, mode, deadline);
-    if !verdict.allowed {
+    if !verdict.decided.allowed {
         let r = &review.request;
         eprintln!(
             "sigward serve: refused {} {}/{} (uid {}): {}",
-            r.kind.kind, r.namespace, r.name, r.uid, verdict.message
+            r.kind.kind, r.namespace, r.name, r.uid, verdict.decided.message
         );
     }
     let body = serde_json::to_vec(&review::respond(&review, &verdict)).unwrap_or_default();
-    Ok((verdict.allowed, body))
+    Ok((verdict.decided.allowed, body))
 }
 
 fn verdict_for(

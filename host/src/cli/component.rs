@@ -52,8 +52,14 @@ pub fn run(which: Which, write: Option<&Path>, precompile: Option<&Path>) -> Exi
             println!("  imports: {}", module.imports.join(", "));
             println!("  exports: {}", module.exports.join(", "));
             match module.beyond_core_spec {
-                None => println!("  requires the wasm proposals: none beyond the wasm 2.0 core spec"),
-                Some(e) => return fail(format!("the Kubewarden module needs more than wasm 2.0: {e}")),
+                None => {
+                    println!("  requires the wasm proposals: none beyond the wasm 2.0 core spec")
+                }
+                Some(e) => {
+                    return fail(format!(
+                        "the Kubewarden module needs more than wasm 2.0: {e}"
+                    ));
+                }
             }
         }
     }

@@ -118,6 +118,9 @@ mod tests {
     fn a_request_needs_a_uid_and_a_kind() {
         assert!(Request::from_value(json!({"uid": "", "kind": {"kind": "Pod"}})).is_err());
         assert!(Request::from_value(json!({"uid": "u"})).is_err());
-        assert!(Request::from_value(json!({"uid": "u", "kind": {"kind": "Pod"}, "subResource": 3})).is_err());
+        assert!(
+            Request::from_value(json!({"uid": "u", "kind": {"kind": "Pod"}, "subResource": 3}))
+                .is_err()
+        );
     }
 }

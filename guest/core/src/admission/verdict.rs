@@ -62,7 +62,10 @@ pub struct Verdict {
 }
 
 fn rule_name(rule: Option<usize>) -> String {
-    rule.map_or_else(|| "no rule".to_owned(), |r| format!("rule {}", rule_label(r)))
+    rule.map_or_else(
+        || "no rule".to_owned(),
+        |r| format!("rule {}", rule_label(r)),
+    )
 }
 
 fn cut(text: String) -> String {
@@ -229,11 +232,21 @@ mod tests {
             ["containers \"b\": image \"r.test/b:1\" admitted unverified (rule (0001)): skipped"]
         );
         let mutated = apply(&pod, &pinned.patch).unwrap();
-        assert_eq!(mutated["spec"]["containers"][0]["image"], "r.test/a:1@sha256:aa");
-        assert!(verdict(&sites, |i| judged.get(i), Mode::Validate).patch.is_empty());
+        assert_eq!(
+            mutated["spec"]["containers"][0]["image"],
+            "r.test/a:1@sha256:aa"
+        );
+        assert!(
+            verdict(&sites, |i| judged.get(i), Mode::Validate)
+                .patch
+                .is_empty()
+        );
 
-        judged.get_mut("r.test/b:1").unwrap().decision =
-            Ok(summary(false, Action::Verify, "image verification failed: x"));
+        judged.get_mut("r.test/b:1").unwrap().decision = Ok(summary(
+            false,
+            Action::Verify,
+            "image verification failed: x",
+        ));
         let refused = verdict(&sites, |i| judged.get(i), Mode::Pin);
         assert!(!refused.allowed);
         assert!(refused.patch.is_empty() && refused.warnings.is_empty());
@@ -243,7 +256,11 @@ mod tests {
         );
         judged.remove("r.test/a:1");
         let unjudged = verdict(&sites, |i| judged.get(i), Mode::Pin);
-        assert!(unjudged.message.starts_with("containers \"a\": image \"r.test/a:1\" was not judged"));
+        assert!(
+            unjudged
+                .message
+                .starts_with("containers \"a\": image \"r.test/a:1\" was not judged")
+        );
     }
 
     #[test]

@@ -139,9 +139,9 @@ fn legacy_layers(bytes: &[u8], repository: &str, digest: &str, image: &str, foun
     let manifest: Manifest = match serde_json::from_slice(bytes) {
         Ok(manifest) => manifest,
         Err(e) => {
-            found
-                .unusable
-                .push(format!("the manifest of {image} is not an image manifest: {e}"));
+            found.unusable.push(format!(
+                "the manifest of {image} is not an image manifest: {e}"
+            ));
             return;
         }
     };
@@ -194,6 +194,9 @@ mod tests {
                 r#"{"critical":{"identity":{"docker-reference":"registry.test/app"},"image":{"docker-manifest-digest":"sha256:00"},"type":"cosign container image signature"},"optional":null}"#
             )
         );
-        assert_eq!(cosign_payloads("docker.io/library/nginx", "sha256:00").len(), 2);
+        assert_eq!(
+            cosign_payloads("docker.io/library/nginx", "sha256:00").len(),
+            2
+        );
     }
 }

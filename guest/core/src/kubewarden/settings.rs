@@ -73,7 +73,7 @@ pub fn parse(json: &[u8]) -> Result<Settings, Vec<String>> {
         other => {
             errors.push(format!(
                 "trustedRoot: expected a trusted_root.json as an object or a string, found {}",
-                kind(other)
+                crate::policy::type_name(other)
             ));
             None
         }
@@ -127,15 +127,4 @@ pub fn parse(json: &[u8]) -> Result<Settings, Vec<String>> {
         mutate: raw.mutate.unwrap_or(true),
         warnings,
     })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }

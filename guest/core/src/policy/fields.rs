@@ -166,7 +166,7 @@ impl<'a, 'e> Fields<'a, 'e> {
     }
 }
 
-pub(super) fn type_name(value: &Value) -> &'static str {
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -16,6 +16,8 @@ use crate::public_key::PublicKey;
 use crate::reference::{Reference, ReferenceError};
 
 pub use diagnostic::{Diagnostic, PolicyError, PolicyWarning};
+/// How a value is named in messages: `a string`, `a mapping`, …
+pub use fields::type_name;
 
 /// A policy document's tree as the loader reads it (YAML or JSON), before
 /// any field is checked: what the YAML reader makes of a document can be
