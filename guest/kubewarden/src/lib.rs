@@ -17,8 +17,8 @@ struct Host;
 impl Host {
     fn call(operation: &str, image: &str) -> Result<Vec<u8>, String> {
         // Each capability takes the image reference as a JSON string.
-        let payload = format!("\"{}\"", image.replace('\\', "\\\\").replace('"', "\\\""));
-        host_call("kubewarden", "oci", operation, payload.as_bytes())
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        host_call("kubewarden", "oci", operation, &payload)
             .map_err(|e| format!("oci/{operation}: {e}"))
     }
 }
