@@ -529,6 +529,21 @@ impl Drop for Webhook {
     }
 }
 
+/// The demo world in a fresh docker-registry, with its policy and trusted
+/// root written to `dir`, where [`Webhook::start`] reads them.
+pub fn demo_world(
+    dir: &std::path::Path,
+) -> (crate::registry_server::RegistryServer, sigward_demo::World) {
+    let server = crate::registry_server::RegistryServer::start();
+    let mut registry =
+        sigward_host::oci::registry::Registry::new(sigward_host::oci::registry::Options::default())
+            .unwrap();
+    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
+    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
+    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
+    (server, world)
+}
+
 /// A field of `/proc/PID/status` in KiB (`VmRSS:`, `VmHWM:`).
 pub fn resident_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

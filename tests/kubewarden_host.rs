@@ -107,3 +107,9 @@ impl Drop for Policy {
         self.ticking.store(false, Ordering::Relaxed);
     }
 }
+
+/// The policy's settings for the demo world: its policy and trusted root.
+pub fn settings(world: &sigward_demo::World) -> Value {
+    let root: Value = serde_json::from_slice(&world.trusted_root).unwrap();
+    json!({"policy": world.policy, "trustedRoot": root})
+}

@@ -1042,8 +1042,7 @@ fn kubewarden(report: &mut Report) {
     let many = sigward_demo::fill_many(&mut registry, &server.address, UNCACHED).unwrap();
     let module = sigward_host::kubewarden::MODULE;
     let policy = kubewarden_host::Policy::load(module, Some(registry));
-    let root: Value = serde_json::from_slice(&world.trusted_root).unwrap();
-    let settings = json!({"policy": world.policy, "trustedRoot": root});
+    let settings = kubewarden_host::settings(&world);
     let request = |image: &str| {
         json!({"request": {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
             "operation": "CREATE", "namespace": "default",

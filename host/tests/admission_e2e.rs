@@ -17,28 +17,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sigward_demo::World;
 use sigward_host::oci::registry::{Options, Registry};
 use sigward_host::oci::{Reference, Store as _};
 
-use apiserver::{Admission, ApiServer, Call, Webhook};
-use registry_server::{RegistryServer, free_port, silent_server};
+use apiserver::{Admission, ApiServer, Call, Webhook, demo_world};
+use registry_server::{free_port, silent_server};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sigward-admission-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The demo world in a fresh registry, its policy and root in `dir`.
-fn world(dir: &Path) -> (RegistryServer, World) {
-    let server = RegistryServer::start();
-    let mut registry = Registry::new(Options::default()).unwrap();
-    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
-    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
-    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
-    (server, world)
 }
 
 /// The demo world's policy and root in `dir`, its registry being `address`,
@@ -155,7 +144,7 @@ fn image_at(object: &Value, pointer: &str) -> String {
 #[test]
 fn every_workload_kind_is_judged_and_pinned() {
     let dir = scratch("kinds");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let legacy = format!("{}/signed/legacy:v1", server.address);
@@ -220,7 +209,7 @@ fn every_workload_kind_is_judged_and_pinned() {
 #[test]
 fn each_world_case_alone_and_mixed_in_one_pod() {
     let dir = scratch("cases");
-    let (server, world) = world(&dir);
+    let (server, world) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     for case in &world.cases {
@@ -334,7 +323,7 @@ fn each_world_case_alone_and_mixed_in_one_pod() {
 #[test]
 fn ephemeral_containers_dry_runs_digests_and_other_kinds() {
     let dir = scratch("subresource");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let signed = format!("{}/signed/legacy:v1", server.address);
@@ -422,7 +411,7 @@ fn ephemeral_containers_dry_runs_digests_and_other_kinds() {
 #[test]
 fn validate_only_never_pins() {
     let dir = scratch("validate-only");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &["--validate-only"]);
     let api = webhook.api();
     let signed = format!("{}/signed/legacy:v1", server.address);
@@ -481,7 +470,7 @@ fn a_registry_down_or_silent_is_refused_inside_the_budget() {
 #[test]
 fn parallel_requests_never_get_another_requests_digest() {
     let dir = scratch("parallel");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let mut registry = Registry::new(Options::default()).unwrap();
     let images = sigward_demo::fill_many(&mut registry, &server.address, 24).unwrap();
     let webhook = Webhook::start(&dir, &[]);
@@ -520,7 +509,7 @@ fn parallel_requests_never_get_another_requests_digest() {
 #[test]
 fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
     let dir = scratch("reload");
-    let (server, world) = world(&dir);
+    let (server, world) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let signed = format!("{}/signed/legacy:v1", server.address);
@@ -594,7 +583,7 @@ fn resident_kib(pid: u32, field: &str) -> u64 {
 #[test]
 fn a_bounded_load_is_answered_in_full_with_flat_memory() {
     let dir = scratch("load");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let mut registry = Registry::new(Options::default()).unwrap();
     let many = sigward_demo::fill_many(&mut registry, &server.address, 60).unwrap();
     let webhook = Webhook::start(&dir, &[]);
@@ -675,7 +664,7 @@ fn pin(dir: &Path, extra: &[&str], files: &[&Path]) -> (i32, String) {
 #[test]
 fn pin_rewrites_verified_tags_in_place_and_nothing_else() {
     let dir = scratch("pin");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     let registry = &server.address;
     let (legacy, tagged) = (
         format!("{registry}/signed/legacy:v1"),
@@ -765,7 +754,7 @@ fn pin_rewrites_verified_tags_in_place_and_nothing_else() {
 #[test]
 fn serve_refuses_to_start_on_a_policy_that_does_not_load() {
     let dir = scratch("bad-start");
-    let (_server, _) = world(&dir);
+    let (_server, _) = demo_world(&dir);
     std::fs::write(
         dir.join("policy.yaml"),
         "rules: [{image: '*', deny: maybe}]",
@@ -804,7 +793,7 @@ fn serve_refuses_to_start_on_a_policy_that_does_not_load() {
 #[test]
 fn a_guest_that_stops_refuses_its_review_alone() {
     let dir = scratch("fuel");
-    let (server, _) = world(&dir);
+    let (server, _) = demo_world(&dir);
     // Enough fuel to load the policy and the root and to match (each call
     // gets its own), not to verify a signature.
     let webhook = Webhook::start_with_env(&dir, &[], &[("SIGWARD_FUEL_PER_CALL", "20000000")]);

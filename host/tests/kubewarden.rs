@@ -17,14 +17,13 @@ mod kubewarden_host;
 #[allow(dead_code)]
 mod registry_server;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use sigward_host::oci::registry::{Options, Registry};
 
-use apiserver::{Admission, ApiServer, Call, Caller, Webhook};
-use kubewarden_host::Policy;
-use registry_server::RegistryServer;
+use apiserver::{Admission, ApiServer, Call, Caller, Webhook, demo_world};
+use kubewarden_host::{Policy, settings};
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -36,21 +35,6 @@ fn scratch(name: &str) -> PathBuf {
 
 fn module() -> &'static [u8] {
     sigward_host::kubewarden::MODULE
-}
-
-/// The demo world in a fresh registry, its policy and root in `dir`.
-fn world(dir: &Path) -> (RegistryServer, sigward_demo::World) {
-    let server = RegistryServer::start();
-    let mut registry = Registry::new(Options::default()).unwrap();
-    let world = sigward_demo::fill(&mut registry, &server.address).unwrap();
-    std::fs::write(dir.join("policy.yaml"), &world.policy).unwrap();
-    std::fs::write(dir.join("trusted_root.json"), &world.trusted_root).unwrap();
-    (server, world)
-}
-
-fn settings(world: &sigward_demo::World) -> Value {
-    let root: Value = serde_json::from_slice(&world.trusted_root).unwrap();
-    json!({"policy": world.policy, "trustedRoot": root})
 }
 
 /// A Pod running `image` in an init container and a container.
@@ -155,7 +139,7 @@ fn bundle_only(image: &str) -> bool {
 #[test]
 fn every_demo_image_is_decided_as_serve_decides_it() {
     let dir = scratch("cases");
-    let (_server, world) = world(&dir);
+    let (_server, world) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
@@ -221,7 +205,7 @@ fn every_demo_image_is_decided_as_serve_decides_it() {
 #[test]
 fn every_workload_and_container_kind_is_judged_and_pinned_alike() {
     let dir = scratch("kinds");
-    let (server, world) = world(&dir);
+    let (server, world) = demo_world(&dir);
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
     let policy = Policy::load(module(), Some(Registry::new(Options::default()).unwrap()));
@@ -262,18 +246,18 @@ fn settings_are_validated_with_sigwards_messages() {
     let policy = Policy::load(module(), None);
     assert_eq!(policy.call("protocol_version", &json!(null)), json!("v1"));
     let examples = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies")).unwrap();
+    // Keyed and keyless examples alike need a root; any parseable one.
+    let root = sigward_demo::fill(
+        &mut sigward_host::oci::layout::Layout::create(&scratch("root")).unwrap(),
+        "registry.test",
+    )
+    .unwrap()
+    .trusted_root;
+    let root: Value = serde_json::from_slice(&root).unwrap();
     let mut checked = 0;
     for entry in examples {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        // Keyed and keyless examples alike need a root; any parseable one.
-        let root = sigward_demo::fill(
-            &mut sigward_host::oci::layout::Layout::create(&scratch("root")).unwrap(),
-            "registry.test",
-        )
-        .unwrap()
-        .trusted_root;
-        let root: Value = serde_json::from_slice(&root).unwrap();
         let answer = policy.call(
             "validate_settings",
             &json!({"policy": text, "trustedRoot": root}),
@@ -345,10 +329,7 @@ fn settings_are_validated_with_sigwards_messages() {
     // Valid, with the rules that Kubewarden cannot verify in full named.
     let answer = policy.call(
         "validate_settings",
-        &json!({"policy": keyless, "trustedRoot": serde_json::from_slice::<Value>(&sigward_demo::fill(
-            &mut sigward_host::oci::layout::Layout::create(&dir.join("layout")).unwrap(),
-            "registry.test",
-        ).unwrap().trusted_root).unwrap()}),
+        &json!({"policy": keyless, "trustedRoot": root}),
     );
     assert_eq!(answer["valid"], true, "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("rule (0000)"));

@@ -50,7 +50,7 @@ struct ValidationRequest {
 /// with the verified decisions made under them.
 #[derive(Default)]
 pub struct State {
-    settings: Option<(Vec<u8>, Settings)>,
+    settings: Option<(Value, Settings)>,
     verified: HashMap<(usize, String), Summary>,
 }
 
@@ -97,11 +97,11 @@ fn respond(
     let input: ValidationRequest = serde_json::from_slice(payload)
         .map_err(|e| format!("not a Kubewarden ValidationRequest: {e}"))?;
     let request = Request::from_value(input.request).map_err(|e| e.to_string())?;
-    let raw_settings = input.settings.to_string().into_bytes();
-    if state.settings.as_ref().map(|(raw, _)| raw) != Some(&raw_settings) {
-        let parsed = settings::parse(&raw_settings)
+    // Compared as values: no serialization per request while they stay the same.
+    if state.settings.as_ref().map(|(given, _)| given) != Some(&input.settings) {
+        let parsed = settings::parse(input.settings.to_string().as_bytes())
             .map_err(|errors| format!("invalid settings: {}", errors.join("; ")))?;
-        state.settings = Some((raw_settings, parsed));
+        state.settings = Some((input.settings, parsed));
         state.verified.clear();
     }
     let Some((_, settings)) = &state.settings else {
