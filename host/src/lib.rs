@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod decide;
+pub mod inventory;
 pub mod kubewarden;
 pub mod oci;
 pub mod precompiled;

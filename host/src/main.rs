@@ -77,9 +77,22 @@ enum Command {
     /// List the packages of each image's verified SBOM that OSV advisories
     /// affect, with the advisory and the fixed version.
     ///
-    /// Exit 0 when none is affected, 1 when one is (or has no verified
-    /// SBOM), 2 on a usage, policy or input error.
+    /// With IMAGE arguments, those images (their SBOMs verified now, the
+    /// advisories read from --advisories). Without, every image of the
+    /// inventory store (--db) against its advisories.
+    ///
+    /// With images: exit 0 when none is affected, 1 when one is (or has no
+    /// verified SBOM). From the store: exit 0, or 1 with --fail-on LEVEL when
+    /// a finding is at least that severe. 2 on a usage, policy, input or
+    /// store error.
     Affected(cli::sbom::AffectedArgs),
+    /// The inventory store: images verified and admitted, where they run,
+    /// and the packages of their verified SBOMs.
+    #[command(subcommand)]
+    Inventory(cli::inventory::Command),
+    /// OSV advisories in the inventory store.
+    #[command(subcommand)]
+    Advisories(Advisories),
     /// Keep Sigstore's trusted root current with TUF, verified in the
     /// component, and carry it across an air gap.
     #[command(subcommand)]
@@ -109,6 +122,16 @@ enum Command {
         #[arg(long, conflicts_with = "write")]
         precompile: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum Advisories {
+    /// Import OSV records (files, directories, osv.dev's `all.zip`
+    /// archives), incrementally by `modified`, in one transaction.
+    ///
+    /// Exit 0 when every record was imported or unchanged, 1 when some were
+    /// malformed (reported and skipped), 2 when nothing was imported.
+    Import(cli::inventory::ImportArgs),
 }
 
 /// How results are printed.
@@ -150,6 +173,8 @@ fn main() -> ExitCode {
         Command::Sbom(args) => cli::sbom::sbom(&args),
         Command::Affected(args) => cli::sbom::affected(&args),
         Command::Tuf(args) => cli::tuf::run(&args),
+        Command::Inventory(command) => cli::inventory::run(&command),
+        Command::Advisories(Advisories::Import(args)) => cli::inventory::import(&args),
     };
     ExitCode::from(code as u8)
 }

@@ -1,7 +1,9 @@
 //! The subcommands, and what they share: reading inputs and loading the runtime.
 
+pub mod affected;
 pub mod check;
 pub mod component;
+pub mod inventory;
 pub mod judging;
 pub mod matching;
 pub mod pin;

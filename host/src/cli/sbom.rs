@@ -32,19 +32,20 @@ pub struct SbomArgs {
 
 #[derive(clap::Args)]
 pub struct AffectedArgs {
-    /// The policy whose matching rules name the SBOMs' signers.
+    /// With images: the policy whose matching rules name the SBOMs' signers.
     #[arg(long)]
-    policy: PathBuf,
-    /// An OSV advisory (JSON), or a directory of them (read recursively).
+    policy: Option<PathBuf>,
+    /// With images: an OSV advisory (JSON), or a directory of them.
     #[arg(long)]
-    advisories: PathBuf,
+    advisories: Option<PathBuf>,
     #[command(flatten)]
     sources: Sources,
+    #[command(flatten)]
+    pub store: super::affected::StoreQuery,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
-    /// Images, by tag or digest.
-    #[arg(required = true)]
+    /// Images, by tag or digest; none asks the inventory store.
     images: Vec<String>,
 }
 
@@ -122,11 +123,22 @@ fn package_json(p: &SbomPackage) -> serde_json::Value {
 /// `sigward affected`: exit 0 when no image has an affected package, 1 when
 /// one has or has no verified SBOM, 2 on a usage, policy or input error.
 pub fn affected(args: &AffectedArgs) -> Exit {
-    let advisories = match read_advisories(&args.advisories) {
+    if args.images.is_empty() {
+        return super::affected::run(&args.store, args.output);
+    }
+    let (Some(policy), Some(advisories)) = (&args.policy, &args.advisories) else {
+        return fail("images are judged under --policy against --advisories: give both");
+    };
+    if args.store.is_set() {
+        return fail(
+            "--db, --advisory, --severity, --since and --fail-on ask the inventory store: give them without images",
+        );
+    }
+    let advisories = match read_advisories(advisories) {
         Ok(list) => list,
         Err(e) => return fail(e),
     };
-    let mut session = match session(&args.policy) {
+    let mut session = match session(policy) {
         Ok(s) => s,
         Err(exit) => return exit,
     };

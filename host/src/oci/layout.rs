@@ -188,6 +188,33 @@ fn read_capped(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, FetchError>
 }
 
 impl Store for Layout {
+    /// The tags `index.json` names for `repository` in full
+    /// (`registry/repository:tag`), and its bare tags, which name no
+    /// repository and so belong to any.
+    fn tags(&mut self, repository: &Reference) -> Result<Vec<String>, FetchError> {
+        let prefix = format!("{}/{}:", repository.registry(), repository.repository());
+        let mut tags: Vec<String> = self
+            .index()?
+            .manifests
+            .iter()
+            .filter_map(|d| d.annotations.get(REF_NAME))
+            .filter_map(|name| match name.strip_prefix(&prefix) {
+                Some(tag) => Some(tag.to_owned()),
+                None => (!name.contains(['/', ':', '@'])).then(|| name.clone()),
+            })
+            .collect();
+        tags.sort();
+        tags.dedup();
+        if tags.len() > limits::TAGS {
+            return Err(FetchError::TooMany {
+                what: format!("tags of {}", prefix.trim_end_matches(':')),
+                count: tags.len(),
+                max: limits::TAGS,
+            });
+        }
+        Ok(tags)
+    }
+
     /// A digest names itself: the image manifest need not be in the layout
     /// (a mirror of the signatures alone verifies, as in a registry). A tag
     /// names the digest `index.json` gives it.

@@ -49,6 +49,11 @@ pub mod limits {
     pub const ATTESTATION_BYTES: u64 = 16 * 1024 * 1024;
     /// Signature layers, referrers or index entries read for one image.
     pub const SIGNATURES: usize = 100;
+    /// Tags listed for one repository (`sigward inventory scan`), and per
+    /// page of `tags/list`, and one page's bytes.
+    pub const TAGS: usize = 10_000;
+    pub const TAGS_PAGE: usize = 1_000;
+    pub const TAGS_PAGE_BYTES: u64 = 1024 * 1024;
 }
 
 /// A content descriptor.
@@ -204,6 +209,10 @@ pub trait Store {
     /// The referrers of `subject` (a digest reference). `None` when the
     /// store has no referrers API, so the caller reads the referrers tag.
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError>;
+
+    /// Every tag of `repository`, sorted, at most [`limits::TAGS`]
+    /// (signature and attestation tags included; the caller filters).
+    fn tags(&mut self, repository: &Reference) -> Result<Vec<String>, FetchError>;
 }
 
 /// An error with its causes (connection refused, TLS), as one line.

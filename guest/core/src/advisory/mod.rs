@@ -224,6 +224,18 @@ fn in_range(ecosystem: Ecosystem, events: &[Event], version: &str) -> bool {
     affected
 }
 
+impl Advisory {
+    /// The keys its entries are found by (see [`package_keys`]): a store
+    /// that indexes advisories and packages by them finds every candidate
+    /// pair that [`Advisory::affects`] then decides.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.affected.iter().filter_map(entry_key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
 /// The keys an advisory's entry is found by: its purl without version, or
 /// its ecosystem and normalized name.
 fn entry_key(entry: &Affected) -> Option<String> {
@@ -234,7 +246,9 @@ fn entry_key(entry: &Affected) -> Option<String> {
     Some(format!("{}:{}", e.osv(), e.osv_name(&entry.name)))
 }
 
-fn package_keys(package: &Package) -> Vec<String> {
+/// The keys a package is found by: its purl without version, and its OSV
+/// ecosystem and normalized name when the ecosystem is one ordered here.
+pub fn package_keys(package: &Package) -> Vec<String> {
     let Some(text) = package.purl.as_deref() else {
         return Vec::new();
     };

@@ -295,6 +295,61 @@ fn classify(what: &str, error: OciDistributionError) -> FetchError {
 }
 
 impl Store for Registry {
+    /// `tags/list`, page by page (`n` and `last`), until a page is short or
+    /// the registry gives no `Link` to a next one.
+    fn tags(&mut self, repository: &Reference) -> Result<Vec<String>, FetchError> {
+        let what = format!(
+            "tags of {}/{}",
+            repository.registry(),
+            repository.repository()
+        );
+        let puller = self.puller(repository)?;
+        let mut tags: Vec<String> = Vec::new();
+        loop {
+            let last = tags.last().cloned();
+            let (bytes, more) = self.run(
+                &what,
+                puller.tags_page(
+                    repository.repository(),
+                    limits::TAGS_PAGE,
+                    last.as_deref(),
+                    limits::TAGS_PAGE_BYTES,
+                    &what,
+                ),
+            )?;
+            #[derive(serde::Deserialize)]
+            struct Page {
+                #[serde(default)]
+                tags: Option<Vec<String>>,
+            }
+            let page: Page = serde_json::from_slice(&bytes).map_err(|e| FetchError::Invalid {
+                what: what.clone(),
+                reason: e.to_string(),
+            })?;
+            let page = page.tags.unwrap_or_default();
+            let count = page.len();
+            let before = tags.len();
+            tags.extend(
+                page.into_iter()
+                    .filter(|t| last.as_deref().is_none_or(|l| t.as_str() > l)),
+            );
+            if tags.len() > limits::TAGS {
+                return Err(FetchError::TooMany {
+                    what,
+                    count: tags.len(),
+                    max: limits::TAGS,
+                });
+            }
+            // A short page, or one that brought nothing new, is the last.
+            if !more || count < limits::TAGS_PAGE || tags.len() == before {
+                break;
+            }
+        }
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
     fn start_image(&mut self) {
         self.image_deadline = Some(Instant::now() + self.options.image_timeout);
     }

@@ -133,6 +133,30 @@ impl Puller {
         }
     }
 
+    /// One page of the repository's tags (`tags/list`, at most `n`, after
+    /// `last`), at most `max` bytes, and whether the registry says more
+    /// follow (a `Link` header).
+    pub async fn tags_page(
+        &self,
+        repository: &str,
+        n: usize,
+        last: Option<&str>,
+        max: u64,
+        what: &str,
+    ) -> Result<(Vec<u8>, bool), FetchError> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("n", &n.to_string());
+        if let Some(last) = last {
+            query.append_pair("last", last);
+        }
+        let path = format!("/v2/{repository}/tags/list?{}", query.finish());
+        let response = self
+            .send(Method::GET, &path, "application/json", repository, what)
+            .await?;
+        let more = response.headers().contains_key(reqwest::header::LINK);
+        Ok((read_bounded(response, what, max).await?, more))
+    }
+
     /// A blob, at most `max` bytes (redirects to storage are followed;
     /// credentials never leave the registry's host).
     pub async fn blob(
