@@ -5,8 +5,9 @@
 # Installs: the pinned Rust toolchain with its wasm targets (rust-toolchain.toml),
 # `just` (from PyPI, into .tools/) and, for the tests, Debian's docker-registry
 # (the real registry the end-to-end tests start), kubernetes-client (kubectl),
-# python3-venv, nodejs/npm, chromium (the playground's browser tests) and
-# faketime (the TUF conformance suite),
+# python3-venv, nodejs/npm, chromium (the playground's browser tests),
+# faketime (the TUF conformance suite) and postgresql (the inventory store's
+# server back end),
 # each only when the machine has none. Crates
 # come from crates.io; the Python and Node packages' tools from PyPI and npm,
 # pinned, into target/python and js/node_modules.
@@ -39,6 +40,9 @@ if [ "${1:-demo}" = test ]; then
     command -v chromium >/dev/null || packages+=(chromium)
     # The TUF conformance suite runs one test under faketime.
     command -v faketime >/dev/null || packages+=(faketime)
+    # The inventory tests and benchmark start a real PostgreSQL server.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+        || packages+=(postgresql)
     if [ "${#packages[@]}" -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -156,6 +156,64 @@ pub fn judge(
     answers
 }
 
+/// The verified SBOM of an admitted image (`repository@digest`), for the
+/// inventory: the component verifies the SBOM attestation for the signer
+/// of the rule the image matches. `None` when it has none that verifies.
+pub fn verified_sbom(
+    loaded: &Loaded,
+    stores: &Stores,
+    digested: &str,
+) -> Option<(String, Vec<sigward_core::sbom::Package>)> {
+    let mut instance = loaded.take().ok()?;
+    let mut store = stores.take().ok()?;
+    let found = {
+        let Instance { session, root } = &mut instance;
+        let mut inputs = Unshared {
+            root,
+            store: store.as_mut(),
+        };
+        crate::decide::attestations_of(session, &mut inputs, digested)
+            .ok()
+            .and_then(|found| {
+                session
+                    .sbom(&found.digested, &found.found, root, crate::tuf::now())
+                    .ok()?
+                    .ok()
+            })
+    };
+    if !instance.session.is_poisoned() {
+        loaded.give_back(instance);
+    }
+    stores.give_back(store);
+    let sbom = found?;
+    let packages = sbom
+        .packages
+        .into_iter()
+        .map(|p| sigward_core::sbom::Package {
+            name: p.name,
+            version: p.version,
+            purl: p.purl,
+        })
+        .collect();
+    Some((sbom.predicate_type, packages))
+}
+
+/// A pooled root and store, without the decision cache.
+struct Unshared<'a> {
+    root: &'a TrustedRootHandle,
+    store: &'a mut (dyn Store + Send),
+}
+
+impl Inputs for Unshared<'_> {
+    fn root(&mut self, _session: &mut PolicySession) -> Result<&TrustedRootHandle, String> {
+        Ok(self.root)
+    }
+
+    fn store(&mut self) -> Result<&mut dyn Store, String> {
+        Ok(&mut *self.store)
+    }
+}
+
 fn judge_one(
     loaded: &Loaded,
     stores: &Stores,

@@ -27,6 +27,8 @@ use super::review::{self, Review};
 use super::verdict::{self, Mode};
 use super::{reload, tls, workload};
 use crate::Runtime;
+use crate::inventory::recorder::{Recorder, SbomOf};
+use crate::inventory::{Place, Sighting};
 use sigward_core::admission::verdict::Verdict as CoreVerdict;
 
 /// kube-apiserver's own cap on a request body.
@@ -62,6 +64,10 @@ pub struct Config {
     /// The guest's limits, and where compiled code is cached.
     pub limits: crate::Limits,
     pub cache_dir: Option<PathBuf>,
+    /// The inventory store admitted images are recorded in, if any, and
+    /// the cluster name they are recorded under.
+    pub inventory: Option<String>,
+    pub cluster: String,
 }
 
 /// Everything the requests share.
@@ -73,6 +79,8 @@ pub struct State {
     pub stores: Stores,
     pub metrics: Metrics,
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
+    /// Records admitted images off the request path (`--db`).
+    pub recorder: OnceLock<Recorder>,
     turns: Semaphore,
 }
 
@@ -168,7 +176,11 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Answer {
             ),
         },
         (&Method::GET, "/metrics") => {
-            let mut response = text(StatusCode::OK, state.metrics.render());
+            let mut body = state.metrics.render();
+            if let Some(recorder) = state.recorder.get() {
+                body.push_str(&recorder.status.render());
+            }
+            let mut response = text(StatusCode::OK, body);
             response.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
                 hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
@@ -321,7 +333,60 @@ fn verdict_for(
     };
     let images: Vec<&str> = sites.iter().map(|s| s.image.as_str()).collect();
     let answers = judge(loaded, &state.stores, &state.metrics, &images, deadline);
-    verdict::verdict(&sites, &answers, mode)
+    let verdict = verdict::verdict(&sites, &answers, mode);
+    if verdict.decided.allowed
+        && request.dry_run != Some(true)
+        && let Some(recorder) = state.recorder.get()
+    {
+        let place = place_of(&state.config.cluster, request);
+        let now = crate::tuf::now();
+        let mut sightings: Vec<Sighting> = answers
+            .values()
+            .filter_map(|a| Sighting::of_answer(a, Some(place.clone()), now))
+            .collect();
+        sightings.sort_by(|a, b| (&a.repository, &a.digest).cmp(&(&b.repository, &b.digest)));
+        if !sightings.is_empty() {
+            recorder.offer(sightings);
+        }
+    }
+    verdict
+}
+
+/// Where a reviewed object runs: its namespace, and its controller (a
+/// Pod's ReplicaSet, Job, ...) when it names one, else the object itself.
+fn place_of(cluster: &str, request: &sigward_core::admission::request::Request) -> Place {
+    let metadata = request.object.get("metadata");
+    let owner = metadata
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(serde_json::Value::as_array)
+        .and_then(|owners| {
+            owners
+                .iter()
+                .find(|o| o.get("controller").and_then(serde_json::Value::as_bool) == Some(true))
+        });
+    let text = |v: Option<&serde_json::Value>, key: &str| {
+        v.and_then(|v| v.get(key))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (kind, name) = match owner {
+        Some(o) => (text(Some(o), "kind"), text(Some(o), "name")),
+        None => {
+            let name = match text(metadata, "name") {
+                n if n.is_empty() && !request.name.is_empty() => request.name.clone(),
+                n if n.is_empty() => text(metadata, "generateName"),
+                n => n,
+            };
+            (request.kind.kind.clone(), name)
+        }
+    };
+    Place {
+        cluster: cluster.to_owned(),
+        namespace: request.namespace.clone(),
+        kind,
+        name,
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT, then lets open connections
@@ -342,8 +407,21 @@ pub fn serve(config: Config) -> Result<(), String> {
         loaded: RwLock::new(None),
         metrics: Metrics::default(),
         tls: RwLock::new(tls),
+        recorder: OnceLock::new(),
         turns: Semaphore::new(CONCURRENT_REVIEWS),
     });
+    if let Some(url) = state.config.inventory.clone() {
+        // The recorder thread holds the state weakly: it ends with it.
+        let weak = Arc::downgrade(&state);
+        let sbom_of: SbomOf = Box::new(move |sighting: &Sighting| {
+            let state = weak.upgrade()?;
+            let loaded = state.loaded()?;
+            let digested = format!("{}@{}", sighting.repository, sighting.digest);
+            super::judge::verified_sbom(&loaded, &state.stores, &digested)
+        });
+        let recorder = Recorder::start(url, sbom_of);
+        let _ = state.recorder.set(recorder);
+    }
     runtime.block_on(run(state))
 }
 

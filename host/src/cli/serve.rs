@@ -62,6 +62,15 @@ pub struct Args {
     /// files for changes (SIGHUP reloads at once).
     #[arg(long, default_value_t = 2)]
     watch_interval: u64,
+    /// Record every admitted image (namespace, owner workload) and its
+    /// verified SBOM's packages in this inventory store: a SQLite file or a
+    /// `postgres://` URL. Written off the request path; a store that is
+    /// down never changes a decision.
+    #[arg(long = "db")]
+    db: Option<String>,
+    /// The cluster name admitted images are recorded under.
+    #[arg(long, default_value = "default", requires = "db")]
+    cluster: String,
 }
 
 pub fn run(args: &Args) -> Exit {
@@ -97,6 +106,8 @@ pub fn run(args: &Args) -> Exit {
         poll: Duration::from_secs(args.watch_interval.max(1)),
         limits,
         cache_dir: Runtime::default_cache_dir(),
+        inventory: args.db.clone(),
+        cluster: args.cluster.clone(),
     };
     match server::serve(config) {
         Ok(()) => Exit::Ok,

@@ -39,6 +39,18 @@ pub fn default_url() -> Option<String> {
     )
 }
 
+/// A store URL without its password, for logs.
+pub fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) if rest.contains('@') => {
+            let (userinfo, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Now, in microseconds since the epoch: advisories' times.
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now()

@@ -41,6 +41,47 @@ pub struct Status {
     pub up: AtomicBool,
 }
 
+impl Status {
+    /// The recorder's part of `/metrics`, in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counters = [
+            (
+                "sigward_inventory_sightings_recorded_total",
+                "Admitted images written to the inventory store.",
+                &self.recorded,
+            ),
+            (
+                "sigward_inventory_sightings_dropped_total",
+                "Admitted images not recorded: the queue or the backlog was full.",
+                &self.dropped,
+            ),
+            (
+                "sigward_inventory_failures_total",
+                "Failed connections to and writes into the inventory store.",
+                &self.failures,
+            ),
+            (
+                "sigward_inventory_sboms_stored_total",
+                "Verified SBOMs stored for new digests.",
+                &self.sboms,
+            ),
+        ];
+        for (name, help, value) in counters {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP sigward_inventory_up Whether the last attempt to reach the inventory store succeeded.\n\
+             # TYPE sigward_inventory_up gauge\nsigward_inventory_up {}\n",
+            u8::from(self.up.load(Ordering::Relaxed))
+        ));
+        out
+    }
+}
+
 /// The verified SBOM of a sighting's image, found by the caller (the
 /// component verifies it): `None` when it has none.
 pub type SbomOf = Box<dyn FnMut(&Sighting) -> Option<(String, Vec<Package>)> + Send>;
@@ -102,7 +143,10 @@ fn run(url: &str, mut sbom_of: SbomOf, incoming: &Receiver<Vec<Sighting>>, statu
             last_try = Some(Instant::now());
             match Inventory::open(url) {
                 Ok(s) => {
-                    eprintln!("sigward serve: inventory store {url}: connected");
+                    eprintln!(
+                        "sigward serve: inventory store {}: connected",
+                        super::redacted(url)
+                    );
                     store = Some(s);
                 }
                 Err(e) => fail(status, &e.to_string()),

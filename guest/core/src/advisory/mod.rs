@@ -101,7 +101,7 @@ impl Advisory {
             affected.push(Affected {
                 ecosystem: text(package, "ecosystem").unwrap_or_default(),
                 name: text(package, "name").unwrap_or_default(),
-                purl: text(package, "purl").map(|p| p.split('@').next().unwrap_or(&p).to_owned()),
+                purl: text(package, "purl").and_then(|p| purl_key(&p)),
                 ranges,
                 versions: entry
                     .get("versions")
@@ -123,14 +123,10 @@ impl Advisory {
             .clone()
             .unwrap_or_else(|| package.version.clone());
         let ecosystem = Ecosystem::of_purl(&purl.kind);
-        let unversioned = package
-            .purl
-            .as_deref()
-            .and_then(|p| p.split(['@', '?', '#']).next())
-            .unwrap_or_default();
+        let unversioned = purl_key(package.purl.as_deref()?)?;
         for entry in &self.affected {
             let named = match (&entry.purl, ecosystem) {
-                (Some(p), _) => p == unversioned,
+                (Some(p), _) => *p == unversioned,
                 (None, Some(e)) => {
                     e.is_osv(&entry.ecosystem) && entry.name == e.osv_name(&purl.name)
                 }
@@ -246,18 +242,20 @@ fn entry_key(entry: &Affected) -> Option<String> {
     Some(format!("{}:{}", e.osv(), e.osv_name(&entry.name)))
 }
 
+/// A purl as advisories and packages are compared by it: type and decoded
+/// name, without version, qualifiers (`?arch=source`) or subpath.
+fn purl_key(text: &str) -> Option<String> {
+    let purl = Purl::parse(text)?;
+    Some(format!("pkg:{}/{}", purl.kind, purl.name))
+}
+
 /// The keys a package is found by: its purl without version, and its OSV
 /// ecosystem and normalized name when the ecosystem is one ordered here.
 pub fn package_keys(package: &Package) -> Vec<String> {
     let Some(text) = package.purl.as_deref() else {
         return Vec::new();
     };
-    let mut keys = vec![
-        text.split(['@', '?', '#'])
-            .next()
-            .unwrap_or(text)
-            .to_owned(),
-    ];
+    let mut keys: Vec<String> = purl_key(text).into_iter().collect();
     if let Some(purl) = Purl::parse(text)
         && let Some(e) = Ecosystem::of_purl(&purl.kind)
     {
@@ -296,4 +294,49 @@ pub fn affected(packages: &[Package], advisories: &[Advisory]) -> Vec<Finding> {
         );
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(purl: &str) -> Package {
+        Package {
+            name: String::new(),
+            version: String::new(),
+            purl: Some(purl.to_owned()),
+        }
+    }
+
+    #[test]
+    fn purls_compare_without_qualifiers_and_by_decoded_name() {
+        // OSV's Debian records name the source package with a qualifier.
+        let debian = Advisory::parse(
+            br#"{"id": "DEBIAN-CVE-2024-0727", "affected": [{"package": {"ecosystem": "Debian:12",
+                "name": "openssl", "purl": "pkg:deb/debian/openssl?arch=source"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.13-1~deb12u1"}]}]}]}"#,
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let installed =
+            package("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12");
+        let found = debian.affects(&installed).map(|f| f.fixed);
+        assert_eq!(found, Some(Some("3.0.13-1~deb12u1".to_owned())));
+        assert_eq!(debian.keys(), package_keys(&installed)[..1].to_vec());
+        // A scope written bare or encoded is the same package; another scope is not.
+        let scoped = Advisory::parse(
+            br#"{"id": "X", "affected": [{"package": {"ecosystem": "npm", "name": "@babel/core",
+                "purl": "pkg:npm/@babel/core"}, "versions": ["7.0.0"]}]}"#,
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(
+            scoped
+                .affects(&package("pkg:npm/%40babel/core@7.0.0"))
+                .is_some()
+        );
+        assert!(
+            scoped
+                .affects(&package("pkg:npm/@babel/traverse@7.0.0"))
+                .is_none()
+        );
+    }
 }
