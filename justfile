@@ -54,6 +54,23 @@ demo: build
         --advisories "$out/advisories" registry.demo.test/attested/app:v1 registry.demo.test/signed/legacy:v1 || status=$?
     echo "(exit $status: affected packages, and an image with no SBOM)"
     test "$status" -eq 1
+    db="$out/inventory.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    echo; echo "== the inventory store ($db): the demo advisories imported, the demo images recorded"
+    {{bin}} advisories import --db "$db" "$out/advisories"
+    status=0
+    {{bin}} inventory add --db "$db" --cluster demo --policy "$out/policy.yaml" --trusted-root "$out/trusted_root.json" \
+        --oci-layout "$out/layout" $(cut -f1 "$out/images.txt") || status=$?
+    echo "(exit $status: the refused images are not recorded)"
+    test "$status" -eq 1
+    {{bin}} inventory status --db "$db"
+    echo; echo "== sigward affected --db $db --severity HIGH: which recorded images a HIGH or CRITICAL advisory affects"
+    status=0
+    {{bin}} affected --db "$db" --severity HIGH --fail-on CRITICAL || status=$?
+    echo "(--fail-on CRITICAL: exit $status)"
+    test "$status" -eq 1
+    echo; echo "== sigward affected --db $db --advisory CVE-2026-9001 --output json"
+    {{bin}} affected --db "$db" --advisory CVE-2026-9001 --output json
     echo; echo "== sigward component"
     {{bin}} component
     for policy in policies/*; do

@@ -22,8 +22,12 @@ use sigward_host::{Limits, Runtime};
 mod apiserver;
 #[path = "../../tests/corpus.rs"]
 mod corpus;
+#[path = "inventory_scale.rs"]
+mod inventory_scale;
 #[path = "../../tests/kubewarden_host.rs"]
 mod kubewarden_host;
+#[path = "../../tests/postgres_server.rs"]
+mod postgres_server;
 #[path = "../../tests/registry_server.rs"]
 #[allow(dead_code)]
 mod registry_server;
@@ -1017,6 +1021,96 @@ fn portable(policy: &str, report: &mut Report) {
 /// The Kubewarden policy, loaded as policy-evaluator loads a waPC policy
 /// (tests/kubewarden_host.rs), its host callbacks answered from the demo
 /// world in a real docker-registry: one `validate` of a one-container Pod.
+fn inventory(report: &mut Report) {
+    use inventory_scale as scale;
+    report.section(
+        "11. The inventory store at scale",
+        &format!(
+            "`sigward_host::inventory` on a SQLite file and on a real PostgreSQL server (Debian's, \
+             started here in a temporary directory with fsync off, as the tests start it), the \
+             same code on both. Synthetic data shaped like the real thing \
+             (host/benches/inventory_scale.rs): {} images of {} packages each, {} million \
+             image-package rows, drawn from 10 000 package names in five ecosystems, and {} OSV \
+             records of about a kilobyte over 200 000 package names in osv.dev's `all.zip` layout. \
+             *Import*: the archive into an empty store, one transaction. *Fill*: recording the \
+             images and storing their SBOMs' packages, 100 images per transaction as `serve`'s \
+             recorder batches them. *One new \
+             advisory*: imported, then the images it affects (the median of 5 queries). *Whole \
+             inventory*: every stored advisory against every stored package. Every \
+             (advisory, package) pair the store finds by the core's match keys is decided by the \
+             core's matcher, as the component decides it.",
+            scale::IMAGES,
+            scale::PACKAGES_PER_IMAGE,
+            scale::IMAGES * scale::PACKAGES_PER_IMAGE / 1_000_000,
+            scale::ADVISORIES
+        ),
+    );
+    let dir = std::env::temp_dir().join(format!("sigward-bench-inventory-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = dir.join("all.zip");
+    let started = Instant::now();
+    scale::write_archive(&archive, 0, scale::ADVISORIES, &mut scale::Rng::new(1));
+    println!(
+        "  wrote {} records ({} MB zipped) in {:.1} s",
+        scale::ADVISORIES,
+        std::fs::metadata(&archive).unwrap().len() / 1_000_000,
+        started.elapsed().as_secs_f64()
+    );
+    let new = dir.join("new.json");
+    scale::new_advisory(&new);
+    let postgres = postgres_server::PostgresServer::start("bench");
+    let mut rows = Vec::new();
+    for (name, url) in [
+        ("SQLite", dir.join("inventory.db").display().to_string()),
+        ("PostgreSQL", postgres.url()),
+    ] {
+        println!("  {name}: filling...");
+        let r = scale::run(&url, &archive, &new);
+        let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+        let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+        rows.push(vec![
+            name.to_owned(),
+            format!("{} ({} records)", secs(r.import), r.imported),
+            secs(r.fill),
+            format!("{} ({} images)", ms(r.one), r.one_images),
+            format!(
+                "{} ({} findings in {} images)",
+                secs(r.all),
+                r.findings,
+                r.affected_images
+            ),
+        ]);
+        report.target(
+            &format!("{name}: import {} OSV records < 60 s", scale::ADVISORIES),
+            secs(r.import),
+            r.import < Duration::from_secs(60),
+        );
+        report.target(
+            &format!("{name}: the images one new advisory affects < 50 ms"),
+            ms(r.one),
+            r.one < Duration::from_millis(50),
+        );
+        report.target(
+            &format!("{name}: the whole inventory against all advisories < 10 s"),
+            secs(r.all),
+            r.all < Duration::from_secs(10),
+        );
+    }
+    report.table(
+        &[
+            "back end",
+            "import",
+            "fill (10 000 images)",
+            "one new advisory",
+            "whole inventory",
+        ],
+        &rows,
+    );
+    drop(postgres);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn kubewarden(report: &mut Report) {
     use sigward_host::oci::registry::{Options, Registry};
 
@@ -1326,7 +1420,7 @@ fn main() {
             "--sigward-python" => sigward_python = args.next(),
             "--out" => out = args.next(),
             // One section alone, for working on it: `--only webhook`,
-            // `portable`, `tuf`, `attestations` or `kubewarden`.
+            // `portable`, `tuf`, `attestations`, `kubewarden` or `inventory`.
             "--only" => only = args.next(),
             _ => {} // cargo bench passes --bench
         }
@@ -1348,6 +1442,8 @@ fn main() {
         attestations(&runtime, &mut report);
     } else if only.as_deref() == Some("kubewarden") {
         kubewarden(&mut report);
+    } else if only.as_deref() == Some("inventory") {
+        inventory(&mut report);
     } else {
         let ours = verification(&runtime, &policy, &mut report);
         portable(&policy, &mut report);
@@ -1361,6 +1457,7 @@ fn main() {
         tuf(&runtime, &mut report);
         attestations(&runtime, &mut report);
         kubewarden(&mut report);
+        inventory(&mut report);
     }
     let _ = std::fs::remove_dir_all(&cache);
 

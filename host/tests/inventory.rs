@@ -525,9 +525,14 @@ fn places(url: &str) -> Vec<(String, String, String, String)> {
     };
     let mut out = Vec::new();
     let _ = store.affected(&query, &mut |e| {
-        for h in e.images {
-            for p in h.places {
-                out.push((h.repository.clone(), p.namespace, p.kind, p.name));
+        for h in &e.images {
+            for p in &h.places {
+                out.push((
+                    h.repository.clone(),
+                    p.namespace.clone(),
+                    p.kind.clone(),
+                    p.name.clone(),
+                ));
             }
         }
     });
@@ -580,9 +585,7 @@ fn serve_records_admissions_and_a_store_down_changes_no_decision() {
     assert!(admitted.allowed, "{}", admitted.message);
     let refused = api.admit(&create(pod("bad-2", &unsigned, None))).unwrap();
     assert!(!refused.allowed);
-    let metrics = || {
-        api.fetch("/metrics").unwrap().1
-    };
+    let metrics = || api.fetch("/metrics").unwrap().1;
     eventually(
         "the outage shows in /metrics",
         || {

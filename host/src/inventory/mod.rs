@@ -15,6 +15,7 @@ pub mod severity;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sigward_core::advisory::{Advisory, package_keys};
 use sigward_core::sbom::Package;
@@ -122,6 +123,15 @@ impl std::fmt::Display for ImportError {
     }
 }
 
+/// One digest's verified SBOM, for [`Inventory::store_sboms`].
+pub struct Sbom<'a> {
+    pub digest: &'a str,
+    pub predicate_type: &'a str,
+    pub packages: &'a [Package],
+    /// Seconds since the epoch.
+    pub at: i64,
+}
+
 /// Which findings a query asks for.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
@@ -153,13 +163,44 @@ pub struct Exposure {
     pub summary: String,
     pub package: Package,
     pub fixed: Option<String>,
-    pub images: Vec<Holder>,
+    pub images: Vec<Arc<Holder>>,
+}
+
+/// What one query has read of the images: each image once, and each
+/// package's holders once, up to [`HOLDERS`] images and [`HOLDER_PAIRS`]
+/// (package, image) pairs; then it starts again empty.
+/// The images holding one package.
+type HolderList = Arc<[Arc<Holder>]>;
+
+#[derive(Default)]
+struct Holders {
+    images: HashMap<i64, Arc<Holder>>,
+    /// Each digest's images.
+    artifacts: HashMap<i64, Vec<i64>>,
+    packages: HashMap<i64, HolderList>,
+    pairs: usize,
+}
+
+impl Holders {
+    fn bound(&mut self) {
+        if self.images.len() > HOLDERS
+            || self.artifacts.len() > HOLDERS
+            || self.pairs > HOLDER_PAIRS
+        {
+            *self = Self::default();
+        }
+    }
 }
 
 /// Advisories read per page of a query.
 const PAGE: usize = 500;
 /// Package ids kept between calls; the map is cleared when full.
 const PACKAGE_IDS: usize = 200_000;
+/// Images (with their tags and places) kept during one query; likewise.
+const HOLDERS: usize = 100_000;
+const HOLDER_PAIRS: usize = 2_000_000;
+/// Ids per `IN (...)` list of a read: well under both back ends' limits.
+const IDS: usize = 5_000;
 
 /// An open store.
 pub struct Inventory {
@@ -249,58 +290,76 @@ impl Inventory {
         packages: &[Package],
         at: i64,
     ) -> Result<bool, StoreError> {
-        let mut distinct: Vec<(String, String, String)> = packages
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    p.version.clone(),
-                    p.purl.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let stored = self.store_sboms(&[Sbom {
+            digest,
+            predicate_type,
+            packages,
+            at,
+        }])?;
+        Ok(stored == 1)
+    }
+
+    /// Stores several digests' SBOMs in one transaction: how many were new.
+    pub fn store_sboms(&mut self, sboms: &[Sbom<'_>]) -> Result<usize, StoreError> {
         let known = &self.package_ids;
-        let (stored, new_ids) = self.conn.transaction::<_, StoreError>(|c| {
-            let artifact = artifact_id(c, digest, at)?;
-            let done = c.rows(
-                "SELECT sbom_type FROM artifacts WHERE id = $1",
-                &[artifact.into()],
-            )?;
-            if done
-                .first()
-                .and_then(|r| r.first())
-                .and_then(Sql::text)
-                .is_some()
-            {
-                return Ok((false, Vec::new()));
+        let mut learned: HashMap<PackageKey, i64> = HashMap::new();
+        let stored = self.conn.transaction::<_, StoreError>(|c| {
+            let mut stored = 0;
+            for sbom in sboms {
+                let artifact = artifact_id(c, sbom.digest, sbom.at)?;
+                let done = c.rows(
+                    "SELECT sbom_type FROM artifacts WHERE id = $1",
+                    &[artifact.into()],
+                )?;
+                if done
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(Sql::text)
+                    .is_some()
+                {
+                    continue;
+                }
+                let mut distinct: Vec<PackageKey> = sbom
+                    .packages
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            p.version.clone(),
+                            p.purl.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let ids = package_ids(c, known, &mut learned, &distinct)?;
+                let links: Vec<Sql> = ids
+                    .iter()
+                    .flat_map(|id| [Sql::from(artifact), Sql::from(*id)])
+                    .collect();
+                c.insert_many(
+                    "INSERT INTO artifact_packages (artifact_id, package_id)",
+                    2,
+                    &links,
+                    "ON CONFLICT DO NOTHING",
+                )?;
+                c.exec(
+                    "UPDATE artifacts SET sbom_type = $1, package_count = $2 WHERE id = $3",
+                    &[
+                        sbom.predicate_type.into(),
+                        (ids.len() as i64).into(),
+                        artifact.into(),
+                    ],
+                )?;
+                stored += 1;
             }
-            let (ids, new_ids) = package_ids(c, known, &distinct)?;
-            let links: Vec<Sql> = ids
-                .iter()
-                .flat_map(|id| [Sql::from(artifact), Sql::from(*id)])
-                .collect();
-            c.insert_many(
-                "INSERT INTO artifact_packages (artifact_id, package_id)",
-                2,
-                &links,
-                "ON CONFLICT DO NOTHING",
-            )?;
-            c.exec(
-                "UPDATE artifacts SET sbom_type = $1, package_count = $2 WHERE id = $3",
-                &[
-                    predicate_type.into(),
-                    (ids.len() as i64).into(),
-                    artifact.into(),
-                ],
-            )?;
-            Ok((true, new_ids))
+            Ok(stored)
         })?;
-        if self.package_ids.len() + new_ids.len() > PACKAGE_IDS {
+        // Ids are kept only once committed.
+        if self.package_ids.len() + learned.len() > PACKAGE_IDS {
             self.package_ids.clear();
         }
-        self.package_ids.extend(new_ids);
+        self.package_ids.extend(learned);
         Ok(stored)
     }
 
@@ -334,9 +393,30 @@ impl Inventory {
         query: &Query,
         each: &mut dyn FnMut(Exposure),
     ) -> Result<(), StoreError> {
+        // An id or alias names a few advisories: found by their keys first,
+        // so the page query is a lookup, not a scan.
+        let named: Option<Vec<Sql>> = match &query.advisory {
+            Some(name) => {
+                let rows = self.conn.rows(
+                    "SELECT id FROM advisories WHERE id = $1
+                     UNION SELECT advisory_id FROM advisory_aliases WHERE alias = $1",
+                    &[name.as_str().into()],
+                )?;
+                let ids: Vec<Sql> = rows
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next())
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                Some(ids)
+            }
+            None => None,
+        };
         let mut after = String::new();
+        let mut cache = Holders::default();
         loop {
-            let mut sql = "SELECT id, record, severity, score, summary FROM advisories
+            let mut sql = "SELECT id, severity, score, summary FROM advisories
                  WHERE withdrawn IS NULL AND severity >= $1 AND changed_at > $2 AND id > $3"
                 .to_owned();
             let mut params: Vec<Sql> = vec![
@@ -344,11 +424,9 @@ impl Inventory {
                 query.since.unwrap_or(i64::MIN).into(),
                 after.as_str().into(),
             ];
-            if let Some(name) = &query.advisory {
-                sql.push_str(
-                    " AND (id = $4 OR id IN (SELECT advisory_id FROM advisory_aliases WHERE alias = $4))",
-                );
-                params.push(name.as_str().into());
+            if let Some(ids) = &named {
+                sql.push_str(&format!(" AND id IN ({})", placeholders(4, ids.len())));
+                params.extend(ids.iter().cloned());
             }
             sql.push_str(&format!(" ORDER BY id LIMIT {PAGE}"));
             let page = self.conn.rows(&sql, &params)?;
@@ -356,7 +434,8 @@ impl Inventory {
                 return Ok(());
             };
             after = last.to_owned();
-            self.affected_page(&page, each)?;
+            cache.bound();
+            self.affected_page(&page, &mut cache, each)?;
             if page.len() < PAGE {
                 return Ok(());
             }
@@ -367,6 +446,7 @@ impl Inventory {
     fn affected_page(
         &mut self,
         page: &[Row],
+        cache: &mut Holders,
         each: &mut dyn FnMut(Exposure),
     ) -> Result<(), StoreError> {
         let ids: Vec<Sql> = page.iter().map(|r| r[0].clone()).collect();
@@ -395,17 +475,35 @@ impl Inventory {
                 Ok(())
             })?;
         }
+        // Only advisories with candidates are read whole.
+        let with_candidates: Vec<Sql> =
+            candidates.keys().map(|id| Sql::from(id.as_str())).collect();
+        let mut records: HashMap<String, String> = HashMap::new();
+        if !with_candidates.is_empty() {
+            let sql = format!(
+                "SELECT id, record FROM advisories WHERE id IN ({})",
+                placeholders(1, with_candidates.len())
+            );
+            self.conn.each(&sql, &with_candidates, &mut |row| {
+                if let (Some(id), Some(record)) = (row[0].text(), row[1].text()) {
+                    records.insert(id.to_owned(), record.to_owned());
+                }
+                Ok(())
+            })?;
+        }
         let mut found: Vec<(usize, i64, Package, Option<String>)> = Vec::new();
         for (i, row) in page.iter().enumerate() {
             let Some(packages) = row[0].text().and_then(|id| candidates.get(id)) else {
                 continue;
             };
-            let advisory = Advisory::parse(row[1].text().unwrap_or_default().as_bytes()).map_err(
-                |reason| StoreError {
-                    what: format!("advisory {}", row[0].text().unwrap_or_default()),
-                    reason,
-                },
-            )?;
+            let record = row[0].text().and_then(|id| records.get(id));
+            let advisory =
+                Advisory::parse(record.map_or(&b""[..], |r| r.as_bytes())).map_err(|reason| {
+                    StoreError {
+                        what: format!("advisory {}", row[0].text().unwrap_or_default()),
+                        reason,
+                    }
+                })?;
             for (id, package) in packages {
                 if let Some(finding) = advisory.affects(package) {
                     found.push((i, *id, finding.package, finding.fixed));
@@ -415,12 +513,8 @@ impl Inventory {
         if found.is_empty() {
             return Ok(());
         }
-        let affected_ids: Vec<Sql> = page
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| found.iter().any(|f| f.0 == *i))
-            .map(|(_, r)| r[0].clone())
-            .collect();
+        let affected_rows: BTreeSet<usize> = found.iter().map(|f| f.0).collect();
+        let affected_ids: Vec<Sql> = affected_rows.iter().map(|i| page[*i][0].clone()).collect();
         let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
         for row in self.conn.rows(
             &format!(
@@ -434,20 +528,23 @@ impl Inventory {
             }
         }
         let package_set: BTreeSet<i64> = found.iter().map(|f| f.1).collect();
-        let holders = self.holders(&package_set)?;
+        let holders = self.holders(&package_set, cache)?;
         for (i, package_id, package, fixed) in found {
             let row = &page[i];
             let advisory = row[0].text().unwrap_or_default().to_owned();
-            let images = holders.get(&package_id).cloned().unwrap_or_default();
+            let images = holders
+                .get(&package_id)
+                .map(|h| h.to_vec())
+                .unwrap_or_default();
             if images.is_empty() {
                 continue;
             }
             each(Exposure {
                 aliases: aliases.get(&advisory).cloned().unwrap_or_default(),
                 advisory,
-                severity: Level::from_rank(row[2].int().unwrap_or(0)),
-                score: row[3].real(),
-                summary: row[4].text().unwrap_or_default().to_owned(),
+                severity: Level::from_rank(row[1].int().unwrap_or(0)),
+                score: row[2].real(),
+                summary: row[3].text().unwrap_or_default().to_owned(),
                 package,
                 fixed,
                 images,
@@ -456,63 +553,96 @@ impl Inventory {
         Ok(())
     }
 
-    /// The images holding each of `packages`, with their tags and places.
+    /// The images holding each of `packages`, with their tags and places;
+    /// images already in `known` are not read again.
     fn holders(
         &mut self,
         packages: &BTreeSet<i64>,
-    ) -> Result<HashMap<i64, Vec<Holder>>, StoreError> {
-        let mut out: HashMap<i64, Vec<Holder>> = HashMap::new();
-        let ids: Vec<Sql> = packages.iter().map(|id| Sql::from(*id)).collect();
-        let mut images: BTreeMap<i64, Holder> = BTreeMap::new();
+        cache: &mut Holders,
+    ) -> Result<HashMap<i64, HolderList>, StoreError> {
+        let mut out: HashMap<i64, HolderList> = HashMap::new();
+        let ids: Vec<Sql> = packages
+            .iter()
+            .filter(|id| match cache.packages.get(*id) {
+                Some(h) => {
+                    out.insert(**id, h.clone());
+                    false
+                }
+                None => true,
+            })
+            .map(|id| Sql::from(*id))
+            .collect();
+        // The digests holding each package (an index-only read), then the
+        // images of the digests not seen before in this query.
         let mut by_package: Vec<(i64, i64)> = Vec::new();
-        for chunk in ids.chunks(backend::INSERT_ROWS) {
+        for chunk in ids.chunks(IDS) {
             let sql = format!(
-                "SELECT ap.package_id, i.id, a.digest, i.repository, i.rule
-                 FROM artifact_packages ap
-                 JOIN artifacts a ON a.id = ap.artifact_id
-                 JOIN images i ON i.artifact_id = a.id
-                 WHERE ap.package_id IN ({})
-                 ORDER BY i.repository, a.digest",
+                "SELECT package_id, artifact_id FROM artifact_packages WHERE package_id IN ({})",
                 placeholders(1, chunk.len())
             );
             self.conn.each(&sql, chunk, &mut |row| {
-                let (Some(package), Some(image)) = (row[0].int(), row[1].int()) else {
-                    return Ok(());
-                };
-                by_package.push((package, image));
-                images.entry(image).or_insert_with(|| Holder {
-                    digest: row[2].text().unwrap_or_default().to_owned(),
-                    repository: row[3].text().unwrap_or_default().to_owned(),
-                    rule: row[4].int().and_then(|r| u32::try_from(r).ok()),
-                    tags: Vec::new(),
-                    places: Vec::new(),
-                });
+                if let (Some(package), Some(artifact)) = (row[0].int(), row[1].int()) {
+                    by_package.push((package, artifact));
+                }
                 Ok(())
             })?;
         }
-        let image_ids: Vec<Sql> = images.keys().map(|id| Sql::from(*id)).collect();
-        for chunk in image_ids.chunks(backend::INSERT_ROWS) {
+        let new_artifacts: BTreeSet<i64> = by_package
+            .iter()
+            .map(|(_, a)| *a)
+            .filter(|a| !cache.artifacts.contains_key(a))
+            .collect();
+        let new_artifacts: Vec<Sql> = new_artifacts.into_iter().map(Sql::from).collect();
+        let mut fresh: BTreeMap<i64, Holder> = BTreeMap::new();
+        for chunk in new_artifacts.chunks(IDS) {
+            for a in chunk.iter().filter_map(Sql::int) {
+                cache.artifacts.entry(a).or_default();
+            }
+            let sql = format!(
+                "SELECT i.artifact_id, i.id, a.digest, i.repository, i.rule
+                 FROM images i JOIN artifacts a ON a.id = i.artifact_id
+                 WHERE i.artifact_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let artifacts = &mut cache.artifacts;
+            self.conn.each(&sql, chunk, &mut |row| {
+                let (Some(artifact), Some(image)) = (row[0].int(), row[1].int()) else {
+                    return Ok(());
+                };
+                artifacts.entry(artifact).or_default().push(image);
+                fresh.insert(
+                    image,
+                    Holder {
+                        digest: row[2].text().unwrap_or_default().to_owned(),
+                        repository: row[3].text().unwrap_or_default().to_owned(),
+                        rule: row[4].int().and_then(|r| u32::try_from(r).ok()),
+                        tags: Vec::new(),
+                        places: Vec::new(),
+                    },
+                );
+                Ok(())
+            })?;
+        }
+        let image_ids: Vec<Sql> = fresh.keys().map(|id| Sql::from(*id)).collect();
+        for chunk in image_ids.chunks(IDS) {
             let list = placeholders(1, chunk.len());
-            for row in self.conn.rows(
-                &format!(
-                    "SELECT image_id, tag FROM image_tags WHERE image_id IN ({list}) ORDER BY tag"
-                ),
-                chunk,
-            )? {
+            let sql = format!(
+                "SELECT image_id, tag FROM image_tags WHERE image_id IN ({list}) ORDER BY tag"
+            );
+            self.conn.each(&sql, chunk, &mut |row| {
                 if let (Some(id), Some(tag)) = (row[0].int(), row[1].text())
-                    && let Some(h) = images.get_mut(&id)
+                    && let Some(h) = fresh.get_mut(&id)
                 {
                     h.tags.push(tag.to_owned());
                 }
-            }
-            for row in self.conn.rows(
-                &format!(
-                    "SELECT image_id, cluster, namespace, kind, name FROM placements
-                     WHERE image_id IN ({list}) ORDER BY cluster, namespace, kind, name"
-                ),
-                chunk,
-            )? {
-                if let Some(h) = row[0].int().and_then(|id| images.get_mut(&id)) {
+                Ok(())
+            })?;
+            let sql = format!(
+                "SELECT image_id, cluster, namespace, kind, name FROM placements
+                 WHERE image_id IN ({list}) ORDER BY cluster, namespace, kind, name"
+            );
+            self.conn.each(&sql, chunk, &mut |row| {
+                if let Some(h) = row[0].int().and_then(|id| fresh.get_mut(&id)) {
                     let text = |i: usize| row[i].text().unwrap_or_default().to_owned();
                     h.places.push(Place {
                         cluster: text(1),
@@ -521,12 +651,27 @@ impl Inventory {
                         name: text(4),
                     });
                 }
+                Ok(())
+            })?;
+        }
+        let known = &mut cache.images;
+        known.extend(fresh.into_iter().map(|(id, h)| (id, Arc::new(h))));
+        // Each package's images in the order they were first recorded.
+        let mut grouped: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (package, artifact) in by_package {
+            if let Some(images) = cache.artifacts.get(&artifact) {
+                grouped.entry(package).or_default().extend(images);
             }
         }
-        for (package, image) in by_package {
-            if let Some(h) = images.get(&image) {
-                out.entry(package).or_default().push(h.clone());
-            }
+        for (package, mut images) in grouped {
+            images.sort_unstable();
+            let list: HolderList = images
+                .iter()
+                .filter_map(|i| known.get(i).cloned())
+                .collect();
+            cache.pairs += list.len();
+            cache.packages.insert(package, list.clone());
+            out.insert(package, list);
         }
         Ok(out)
     }
@@ -601,20 +746,20 @@ fn key_ids(c: &mut Conn, keys: &BTreeSet<&str>) -> Result<HashMap<String, i64>, 
 }
 
 type PackageKey = (String, String, String);
-/// The packages' ids (in no order), and the (key, id) pairs not known before.
-type PackageIds = (Vec<i64>, Vec<(PackageKey, i64)>);
 
-/// The ids of `distinct` packages (made when absent, with their match
-/// keys), and those that were not in `known`.
+/// The ids of `distinct` packages (in no order): from `known` (committed),
+/// `learned` (this transaction's), else read or made, with their match
+/// keys, and added to `learned`.
 fn package_ids(
     c: &mut Conn,
     known: &HashMap<PackageKey, i64>,
+    learned: &mut HashMap<PackageKey, i64>,
     distinct: &[PackageKey],
-) -> Result<PackageIds, StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::with_capacity(distinct.len());
     let missing: Vec<&PackageKey> = distinct
         .iter()
-        .filter(|k| match known.get(*k) {
+        .filter(|k| match known.get(*k).or_else(|| learned.get(*k)) {
             Some(id) => {
                 ids.push(*id);
                 false
@@ -623,7 +768,7 @@ fn package_ids(
         })
         .collect();
     if missing.is_empty() {
-        return Ok((ids, Vec::new()));
+        return Ok(ids);
     }
     let keys_of = |(name, version, purl): &PackageKey| {
         package_keys(&Package {
@@ -652,7 +797,6 @@ fn package_ids(
         &values,
         "ON CONFLICT (name, version, purl) DO NOTHING",
     )?;
-    let mut new_ids = Vec::with_capacity(missing.len());
     for chunk in missing.chunks(backend::INSERT_ROWS) {
         let tuples = (0..chunk.len())
             .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
@@ -675,11 +819,11 @@ fn package_ids(
             let text = |i: usize| row[i].text().unwrap_or_default().to_owned();
             if let Some(id) = row[3].int() {
                 ids.push(id);
-                new_ids.push(((text(0), text(1), text(2)), id));
+                learned.insert((text(0), text(1), text(2)), id);
             }
         }
     }
-    Ok((ids, new_ids))
+    Ok(ids)
 }
 
 /// Writes `pending` records (newest `modified` wins) and empties it.

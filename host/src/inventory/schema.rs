@@ -72,7 +72,7 @@ CREATE TABLE artifact_packages (
     package_id BIGINT NOT NULL REFERENCES packages (id),
     PRIMARY KEY (artifact_id, package_id)
 );
-CREATE INDEX artifact_packages_package ON artifact_packages (package_id);
+CREATE INDEX artifact_packages_package ON artifact_packages (package_id, artifact_id);
 CREATE TABLE advisories (
     id TEXT PRIMARY KEY,
     modified BIGINT NOT NULL,
