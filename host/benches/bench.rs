@@ -1034,8 +1034,9 @@ fn inventory(report: &mut Report) {
              records of about a kilobyte over 200 000 package names in osv.dev's `all.zip` layout. \
              *Import*: the archive into an empty store, one transaction. *Fill*: recording the \
              images and storing their SBOMs' packages, 100 images per transaction as `serve`'s \
-             recorder batches them. *One new \
-             advisory*: imported, then the images it affects (the median of 5 queries). *Whole \
+             recorder batches them. *Maintain*: `sigward inventory maintain` after the fill \
+             (PostgreSQL's `VACUUM (ANALYZE)`, which autovacuum would run by itself soon after \
+             such a load; SQLite's `ANALYZE`). *One new advisory*: imported, then the images it affects (the median of 5 queries). *Whole \
              inventory*: every stored advisory against every stored package. Every \
              (advisory, package) pair the store finds by the core's match keys is decided by the \
              core's matcher, as the component decides it.",
@@ -1073,6 +1074,7 @@ fn inventory(report: &mut Report) {
             name.to_owned(),
             format!("{} ({} records)", secs(r.import), r.imported),
             secs(r.fill),
+            secs(r.maintain),
             format!("{} ({} images)", ms(r.one), r.one_images),
             format!(
                 "{} ({} findings in {} images)",
@@ -1102,6 +1104,7 @@ fn inventory(report: &mut Report) {
             "back end",
             "import",
             "fill (10 000 images)",
+            "maintain",
             "one new advisory",
             "whole inventory",
         ],

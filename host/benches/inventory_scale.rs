@@ -133,6 +133,7 @@ pub struct Scale {
     pub import: Duration,
     pub imported: u64,
     pub fill: Duration,
+    pub maintain: Duration,
     pub one: Duration,
     pub one_images: usize,
     pub all: Duration,
@@ -197,6 +198,10 @@ pub fn run(url: &str, archive: &Path, new_advisory: &Path) -> Scale {
         }
     }
     let fill = started.elapsed();
+    // What autovacuum would do by itself soon after such a load.
+    let started = Instant::now();
+    store.maintain().unwrap();
+    let maintain = started.elapsed();
 
     // A new advisory against the most popular package, imported, then asked.
     store
@@ -238,6 +243,7 @@ pub fn run(url: &str, archive: &Path, new_advisory: &Path) -> Scale {
         import,
         imported: done.added,
         fill,
+        maintain,
         one,
         one_images,
         all,

@@ -56,6 +56,12 @@ pub enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Update the store's statistics after bulk imports (PostgreSQL:
+    /// VACUUM (ANALYZE), as autovacuum would; SQLite: ANALYZE).
+    Maintain {
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 #[derive(clap::Args)]
@@ -84,6 +90,13 @@ pub fn run(command: &Command) -> Exit {
         Command::Add(args) => add(args, &args.targets),
         Command::Scan(args) => scan(args),
         Command::Status { db } => status(db),
+        Command::Maintain { db } => match db
+            .open()
+            .and_then(|mut s| s.maintain().map_err(|e| e.to_string()))
+        {
+            Ok(()) => Exit::Ok,
+            Err(e) => fail(e),
+        },
     }
 }
 

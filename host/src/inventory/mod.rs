@@ -574,14 +574,29 @@ impl Inventory {
             .collect();
         // The digests holding each package (an index-only read), then the
         // images of the digests not seen before in this query.
+        // One row per package, its digests aggregated by the server: a
+        // popular package's thousands of rows would each be a round of
+        // decoding otherwise.
+        let aggregate = match self.conn.kind() {
+            backend::Kind::Sqlite => "group_concat(artifact_id, ',')",
+            backend::Kind::Postgres => "string_agg(artifact_id::text, ',')",
+        };
         let mut by_package: Vec<(i64, i64)> = Vec::new();
         for chunk in ids.chunks(IDS) {
             let sql = format!(
-                "SELECT package_id, artifact_id FROM artifact_packages WHERE package_id IN ({})",
+                "SELECT package_id, {aggregate} FROM artifact_packages
+                 WHERE package_id IN ({}) GROUP BY package_id",
                 placeholders(1, chunk.len())
             );
             self.conn.each(&sql, chunk, &mut |row| {
-                if let (Some(package), Some(artifact)) = (row[0].int(), row[1].int()) {
+                let Some(package) = row[0].int() else {
+                    return Ok(());
+                };
+                for artifact in row[1].text().unwrap_or_default().split(',') {
+                    let artifact = artifact.parse::<i64>().map_err(|_| StoreError {
+                        what: "artifact_packages".into(),
+                        reason: format!("`{artifact}` is not an artifact id"),
+                    })?;
                     by_package.push((package, artifact));
                 }
                 Ok(())
@@ -674,6 +689,17 @@ impl Inventory {
             out.insert(package, list);
         }
         Ok(out)
+    }
+
+    /// Brings the back end's statistics and visibility maps up to date after
+    /// bulk writes: PostgreSQL's `VACUUM (ANALYZE)` (what autovacuum does on
+    /// its own schedule; the queries' index-only reads need it), SQLite's
+    /// `ANALYZE`. `sigward inventory maintain`.
+    pub fn maintain(&mut self) -> Result<(), StoreError> {
+        match self.conn.kind() {
+            backend::Kind::Postgres => self.conn.batch("VACUUM (ANALYZE)"),
+            backend::Kind::Sqlite => self.conn.batch("ANALYZE"),
+        }
     }
 
     /// How many images, artifacts, packages and advisories are stored.
