@@ -344,15 +344,21 @@ pub fn decide(
     Ok(answer)
 }
 
+/// The tag of an image reference as written
+/// (`registry:5000/repo:tag@sha256:…` is `tag`), if it names one.
+pub fn written_tag(image: &str) -> Option<&str> {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let last = last.split('@').next().unwrap_or(last);
+    last.split_once(':').map(|(_, tag)| tag)
+}
+
 /// The image as the registry client names it, from the component's
 /// normalized repository and digest and the tag of the reference as given.
 /// (The component has already validated it; oci-client's own parser compiles
 /// a large regex, which cost 50 ms of every run.)
 fn oci_reference(image: &str, repository: &str, digest: Option<&str>) -> Option<Reference> {
     let (registry, path) = repository.split_once('/')?;
-    let last = image.rsplit('/').next().unwrap_or(image);
-    let last = last.split('@').next().unwrap_or(last);
-    let tag = last.split_once(':').map(|(_, tag)| tag.to_owned());
+    let tag = written_tag(image).map(str::to_owned);
     let (registry, path) = (registry.to_owned(), path.to_owned());
     Some(match (tag, digest) {
         (Some(tag), Some(digest)) => {

@@ -186,15 +186,7 @@ pub fn verified_sbom(
     }
     stores.give_back(store);
     let sbom = found?;
-    let packages = sbom
-        .packages
-        .into_iter()
-        .map(|p| sigward_core::sbom::Package {
-            name: p.name,
-            version: p.version,
-            purl: p.purl,
-        })
-        .collect();
+    let packages = sbom.packages.into_iter().map(Into::into).collect();
     Some((sbom.predicate_type, packages))
 }
 

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use sigward_host::decide::{Answer, attestations_of, decide};
 use sigward_host::inventory::{Imported, Inventory, Place, Sighting};
 use sigward_host::oci::Reference;
-use sigward_host::runtime::SbomPackage;
 use sigward_host::{PolicySession, tuf};
 
 use super::judging::{Lazy, Sources, policy_session};
@@ -227,7 +226,8 @@ fn sbom_of(
         .map_err(|e| e.to_string())?
     {
         Ok(sbom) => {
-            let packages: Vec<_> = sbom.packages.iter().map(core_package).collect();
+            let packages: Vec<sigward_core::sbom::Package> =
+                sbom.packages.into_iter().map(Into::into).collect();
             store
                 .store_sbom(
                     &sighting.digest,
@@ -242,14 +242,6 @@ fn sbom_of(
             ))
         }
         Err(reason) => Ok(format!("no SBOM: {reason}")),
-    }
-}
-
-pub fn core_package(p: &SbomPackage) -> sigward_core::sbom::Package {
-    sigward_core::sbom::Package {
-        name: p.name.clone(),
-        version: p.version.clone(),
-        purl: p.purl.clone(),
     }
 }
 

@@ -29,6 +29,11 @@ impl Sql {
         }
     }
 
+    /// The text, or empty for a null or another type.
+    pub fn string(&self) -> String {
+        self.text().unwrap_or_default().to_owned()
+    }
+
     pub fn real(&self) -> Option<f64> {
         match self {
             Self::Real(v) => *v,

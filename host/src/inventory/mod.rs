@@ -20,6 +20,8 @@ use std::sync::Arc;
 use sigward_core::advisory::{Advisory, package_keys};
 use sigward_core::sbom::Package;
 
+use crate::decide::written_tag;
+
 pub use backend::StoreError;
 use backend::{Conn, Row, Sql};
 use osv::{Malformed, Record, Unreadable};
@@ -467,8 +469,8 @@ impl Inventory {
                 candidates.entry(advisory.to_owned()).or_default().insert(
                     id,
                     Package {
-                        name: row[2].text().unwrap_or_default().to_owned(),
-                        version: row[3].text().unwrap_or_default().to_owned(),
+                        name: row[2].string(),
+                        version: row[3].string(),
                         purl,
                     },
                 );
@@ -531,7 +533,7 @@ impl Inventory {
         let holders = self.holders(&package_set, cache)?;
         for (i, package_id, package, fixed) in found {
             let row = &page[i];
-            let advisory = row[0].text().unwrap_or_default().to_owned();
+            let advisory = row[0].string();
             let images = holders
                 .get(&package_id)
                 .map(|h| h.to_vec())
@@ -544,7 +546,7 @@ impl Inventory {
                 advisory,
                 severity: Level::from_rank(row[1].int().unwrap_or(0)),
                 score: row[2].real(),
-                summary: row[3].text().unwrap_or_default().to_owned(),
+                summary: row[3].string(),
                 package,
                 fixed,
                 images,
@@ -628,8 +630,8 @@ impl Inventory {
                 fresh.insert(
                     image,
                     Holder {
-                        digest: row[2].text().unwrap_or_default().to_owned(),
-                        repository: row[3].text().unwrap_or_default().to_owned(),
+                        digest: row[2].string(),
+                        repository: row[3].string(),
                         rule: row[4].int().and_then(|r| u32::try_from(r).ok()),
                         tags: Vec::new(),
                         places: Vec::new(),
@@ -658,7 +660,7 @@ impl Inventory {
             );
             self.conn.each(&sql, chunk, &mut |row| {
                 if let Some(h) = row[0].int().and_then(|id| fresh.get_mut(&id)) {
-                    let text = |i: usize| row[i].text().unwrap_or_default().to_owned();
+                    let text = |i: usize| row[i].string();
                     h.places.push(Place {
                         cluster: text(1),
                         namespace: text(2),
@@ -842,7 +844,7 @@ fn package_ids(
             "SELECT name, version, purl, id FROM packages WHERE (name, version, purl) IN ({tuples})"
         );
         for row in c.rows(&sql, &params)? {
-            let text = |i: usize| row[i].text().unwrap_or_default().to_owned();
+            let text = |i: usize| row[i].string();
             if let Some(id) = row[3].int() {
                 ids.push(id);
                 learned.insert((text(0), text(1), text(2)), id);
@@ -993,8 +995,7 @@ impl Sighting {
             None => (decision.reference.as_str(), answer.verified_digest.clone()?),
         };
         let repository = strip_tag(named).to_owned();
-        let image = answer.image.split('@').next().unwrap_or_default();
-        let tag = tag_of(image)
+        let tag = written_tag(&answer.image)
             .map(str::to_owned)
             .or_else(|| (!answer.image.contains('@')).then(|| "latest".to_owned()));
         Some(Self {
@@ -1010,14 +1011,18 @@ impl Sighting {
 
 /// `registry/repo:tag` without `:tag` (a registry's `:port` is kept).
 fn strip_tag(named: &str) -> &str {
-    match tag_of(named) {
+    match written_tag(named) {
         Some(tag) => &named[..named.len() - tag.len() - 1],
         None => named,
     }
 }
 
-/// The tag of `registry/repo:tag`, if it has one.
-fn tag_of(named: &str) -> Option<&str> {
-    let last = named.rsplit('/').next().unwrap_or(named);
-    last.rsplit_once(':').map(|(_, tag)| tag)
+impl From<crate::runtime::SbomPackage> for Package {
+    fn from(p: crate::runtime::SbomPackage) -> Self {
+        Self {
+            name: p.name,
+            version: p.version,
+            purl: p.purl,
+        }
+    }
 }
