@@ -5,129 +5,18 @@
 //! provenance from the shared corpus.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod attested;
+
+use attested::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sigward_core::hex;
 use sigward_core::policy::{KeylessIdentity, Policy};
 use sigward_core::trust_root::TrustedRoot;
 use sigward_core::verify::bundle::{Artifact, Signer};
-use sigward_core::verify::{Signature, attestation, verify_attested};
+use sigward_core::verify::{Signature, attestation};
 use sigward_tests::shared_dir;
 use sigward_tests::testpki::{self, ISSUER, Pki, SUBJECT, T0};
-
-const IMAGE: &str = "registry.test/app/web";
-const SLSA: &str = "https://slsa.dev/provenance/v1";
-const SPDX: &str = "https://spdx.dev/Document";
-const CYCLONEDX: &str = "https://cyclonedx.org/bom";
-const VULN: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";
-const SIGNED_AT: i64 = T0 + 60;
-
-struct World {
-    pki: Pki,
-    key: testpki::SigningKey,
-    leaf: Vec<u8>,
-    root: TrustedRoot,
-    digest: [u8; 32],
-}
-
-impl World {
-    fn new() -> Self {
-        let pki = Pki::new(T0 + 86_400 * 365);
-        let key = testpki::key(50);
-        let leaf = pki.leaf(&key, Some(ISSUER), 1);
-        let root = TrustedRoot::parse(&serde_json::to_vec(&pki.trusted_root()).unwrap()).unwrap();
-        Self {
-            pki,
-            key,
-            leaf,
-            root,
-            digest: Sha256::digest(b"the image manifest").into(),
-        }
-    }
-
-    fn image(&self) -> String {
-        format!("{IMAGE}@sha256:{}", hex::encode(&self.digest))
-    }
-
-    /// A signature: a message-signature bundle over the image digest.
-    fn signature(&self) -> Signature {
-        let signature = testpki::sign_digest(&self.key, &self.digest);
-        let body = testpki::hashedrekord(&self.digest, &signature, &self.leaf);
-        let entry = self.pki.entry(&body, "hashedrekord", SIGNED_AT);
-        let bundle = testpki::message_bundle(&self.leaf, entry, &self.digest, &signature);
-        Signature::TagBundle(bundle.to_string().into_bytes())
-    }
-
-    fn attestation_about(
-        &self,
-        digest: &[u8],
-        predicate_type: &str,
-        predicate: Value,
-    ) -> Signature {
-        let statement = testpki::Statement {
-            name: IMAGE,
-            digest: &hex::encode(digest),
-            predicate_type,
-            predicate,
-        };
-        let bundle =
-            testpki::attestation_bundle(&self.pki, &self.key, &self.leaf, &statement, SIGNED_AT);
-        Signature::ReferrerBundle {
-            manifest_digest: format!("sha256:{}", "ab".repeat(32)),
-            bundle: bundle.to_string().into_bytes(),
-        }
-    }
-
-    /// A legacy cosign `.att` layer, its statement changed by `edit` after
-    /// signing.
-    fn legacy_attestation(
-        &self,
-        predicate_type: &str,
-        predicate: Value,
-        edit: impl Fn(&mut Value),
-    ) -> Signature {
-        let statement = testpki::Statement {
-            name: IMAGE,
-            digest: &hex::encode(&self.digest),
-            predicate_type,
-            predicate,
-        };
-        let (payload, annotations) = testpki::legacy_attestation_layer(
-            &self.pki, &self.key, &self.leaf, &statement, SIGNED_AT, edit,
-        );
-        Signature::Legacy {
-            payload,
-            annotations,
-        }
-    }
-
-    fn attestation(&self, predicate_type: &str, predicate: Value) -> Signature {
-        self.attestation_about(&self.digest.clone(), predicate_type, predicate)
-    }
-
-    fn decide(
-        &self,
-        attestations_yaml: &str,
-        signatures: &[Signature],
-        attestations: &[Signature],
-        now: Option<i64>,
-    ) -> (bool, String) {
-        let policy = format!(
-            "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: {IMAGE}\n    keyless:\n      issuer: {ISSUER}\n      subject: {SUBJECT}\n    attestations:\n{attestations_yaml}"
-        );
-        let policy = Policy::parse(&policy).unwrap_or_else(|e| panic!("{e:?}\n{policy}"));
-        let decision = verify_attested(
-            &policy,
-            &self.image(),
-            signatures,
-            attestations,
-            &self.root,
-            now,
-        )
-        .unwrap();
-        (decision.allowed, decision.message)
-    }
-}
 
 fn provenance(builder: &str) -> Value {
     json!({"buildDefinition": {"buildType": "https://test/build", "externalParameters": {"source": "git+https://github.com/test/repo"}},

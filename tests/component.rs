@@ -27,7 +27,7 @@ fn component_imports_no_capability() {
     // functions. No WASI: no clock, no random, no files, no environment.
     assert_eq!(
         runtime().component_imports(),
-        vec!["sigward:verifier/types@0.4.0"]
+        vec!["sigward:verifier/types@0.5.0"]
     );
 }
 

@@ -31,7 +31,7 @@ fn the_portable_component_needs_no_proposal_and_imports_nothing() {
     assert_eq!(portable.component_imports(), fast.component_imports());
     assert_eq!(
         portable.component_imports(),
-        vec!["sigward:verifier/types@0.4.0"]
+        vec!["sigward:verifier/types@0.5.0"]
     );
     assert_ne!(Build::Fast.bytes(), Build::Portable.bytes());
 }

@@ -4,9 +4,11 @@
 //! fetch nothing. `sigward verify`, `sigward pin` and `sigward serve` all
 //! call [`decide`]; every decision in it is the component's.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sigward_core::sbom::Package;
 
 use crate::PolicySession;
 use crate::oci::{Reference, Store, digested_name, discover};
@@ -32,6 +34,13 @@ pub trait Inputs {
 
     /// Keeps a verified decision for [`Inputs::cached`].
     fn remember(&mut self, _rule: u32, _digested: &str, _decision: &Decision) {}
+
+    /// The advisories held now (OSV JSON) that may affect `packages`, for a
+    /// rule that gates on advisories. An error when none are held, or they
+    /// cannot be read: the image is then refused.
+    fn advisories(&mut self, _packages: &[Package]) -> Result<Vec<String>, String> {
+        Err("no advisories are held: give them with --advisories PATH (or --db URL)".to_owned())
+    }
 }
 
 /// One image's answer.
@@ -47,6 +56,8 @@ pub struct Answer {
     /// Time spent fetching, and inside the component.
     pub fetch: Duration,
     pub component: Duration,
+    /// The packages of the verified SBOM that a rule's advisory gate read.
+    pub sbom: Option<Arc<[Package]>>,
 }
 
 impl Answer {
@@ -172,6 +183,7 @@ pub fn decide(
         verified_digest: None,
         fetch: Duration::ZERO,
         component: Duration::ZERO,
+        sbom: None,
     };
     let started = Instant::now();
     let matched = match session.match_image(image).map_err(|e| e.to_string())? {
@@ -299,18 +311,73 @@ pub fn decide(
         }
         Err(e) => return Err(e),
     };
-    let verified = if wants_attestations {
-        session.verify_attested(
+    let gated = match session.gates_on_advisories(rule) {
+        Ok(gated) => gated,
+        Err(e) => {
+            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
+            return Ok(answer);
+        }
+    };
+    let now = crate::tuf::now();
+    let verified = if gated {
+        // The component reads the SBOM; the host looks up the advisories
+        // that name its packages; the component decides.
+        let packages: Vec<Package> = match session.sbom(&digested, &attestations, root, now) {
+            Ok(Ok(sbom)) => sbom.packages.into_iter().map(Into::into).collect(),
+            // No SBOM verifies: the component refuses, saying why.
+            Ok(Err(_)) => Vec::new(),
+            Err(e) => {
+                answer.component += started.elapsed();
+                answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
+                return Ok(answer);
+            }
+        };
+        answer.component += started.elapsed();
+        let looked_up = Instant::now();
+        let advisories = inputs.advisories(&packages);
+        answer.fetch += looked_up.elapsed();
+        let advisories = match advisories {
+            Ok(advisories) => {
+                trace.push(check(
+                    "fetch.advisories",
+                    Outcome::Passed,
+                    format!(
+                        "{} advisories held name a package of the SBOM's {}",
+                        advisories.len(),
+                        packages.len()
+                    ),
+                ));
+                advisories
+            }
+            Err(e) => {
+                trace.push(check("fetch.advisories", Outcome::Failed, e.clone()));
+                let message = format!("fetch.advisories: {e}");
+                answer.decision = Ok(refused(matched.rule, digested, message, trace));
+                return Ok(answer);
+            }
+        };
+        answer.sbom = Some(packages.into());
+        let started = Instant::now();
+        let root = inputs.root(session)?;
+        let verified = session.verify_with_advisories(
             &digested,
             &found.signatures,
             &attestations,
             root,
-            crate::tuf::now(),
-        )
+            now,
+            &advisories,
+        );
+        answer.component += started.elapsed();
+        verified
     } else {
-        session.verify(&digested, &found.signatures, root)
+        let verified = if wants_attestations {
+            session.verify_attested(&digested, &found.signatures, &attestations, root, now)
+        } else {
+            session.verify(&digested, &found.signatures, root)
+        };
+        answer.component += started.elapsed();
+        verified
     };
-    answer.component += started.elapsed();
     let verified = match verified {
         Ok(verified) => verified,
         Err(e) => {
@@ -325,7 +392,9 @@ pub fn decide(
             decision.trace = trace;
             if decision.allowed && decision.verified {
                 // An attested admission may rest on `maxAge`, which the
-                // passing of time undoes: it is decided afresh every time.
+                // passing of time undoes, or on the advisories held, which
+                // a new one undoes (a gate needs an SBOM attestation): it
+                // is decided afresh every time.
                 if !wants_attestations {
                     inputs.remember(rule, &digested, &decision);
                 }

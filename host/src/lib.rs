@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 pub mod admission;
+pub mod advisories;
 pub mod decide;
 pub mod inventory;
 pub mod kubewarden;

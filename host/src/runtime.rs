@@ -559,4 +559,41 @@ impl PolicySession {
             )
         })
     }
+
+    /// Whether rule `rule` gates on advisories (sigward's `advisories`).
+    pub fn gates_on_advisories(&mut self, rule: u32) -> Result<bool, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_gates_on_advisories(store, policy, rule)
+        })
+    }
+
+    /// [`PolicySession::verify_attested`], then, for a rule that gates on
+    /// advisories, the verified SBOM against `advisories` (OSV JSON).
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_with_advisories(
+        &mut self,
+        image: &str,
+        signatures: &[Signature],
+        attestations: &[Signature],
+        root: &TrustedRootHandle,
+        now: i64,
+        advisories: &[String],
+    ) -> Result<Result<Decision, VerifyError>, HostError> {
+        self.call(|store, b, policy| {
+            b.sigward_verifier_engine()
+                .policy()
+                .call_verify_with_advisories(
+                    store,
+                    policy,
+                    image,
+                    signatures,
+                    attestations,
+                    root.0,
+                    now,
+                    advisories,
+                )
+        })
+    }
 }

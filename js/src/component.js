@@ -7,7 +7,7 @@ import { instantiate } from "../generated/sigward.js";
 import { ComponentError } from "./errors.js";
 
 /** The interface this package speaks. */
-export const INTERFACE = "sigward:verifier/engine@0.4.0";
+export const INTERFACE = "sigward:verifier/engine@0.5.0";
 
 const inNode = typeof process !== "undefined" && Boolean(process.versions?.node);
 

@@ -1,9 +1,9 @@
 // sigward: decides whether a container image may run. The types of
 // src/index.js; they mirror the WIT contract (wit/sigward.wit,
-// sigward:verifier@0.4.0), with `null` where it has `none`.
+// sigward:verifier@0.5.0), with `null` where it has `none`.
 
 /** The interface this package speaks. */
-export const INTERFACE: "sigward:verifier/engine@0.4.0";
+export const INTERFACE: "sigward:verifier/engine@0.5.0";
 
 /** What a matched rule tells the caller to do. */
 export type Action = "verify" | "skip" | "deny" | "none";

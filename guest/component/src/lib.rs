@@ -204,6 +204,38 @@ impl GuestPolicy for Policy {
             .map_err(verify_error)
     }
 
+    fn gates_on_advisories(&self, rule: u32) -> bool {
+        self.0
+            .rule(rule as usize)
+            .is_some_and(|r| r.advisories.is_some())
+    }
+
+    fn verify_with_advisories(
+        &self,
+        image: String,
+        signatures: Vec<wit::Signature>,
+        attestations: Vec<wit::Signature>,
+        root: TrustedRootBorrow<'_>,
+        now: i64,
+        advisories: Vec<String>,
+    ) -> Result<wit::Decision, wit::VerifyError> {
+        let signatures: Vec<Signature> = signatures.into_iter().map(signature).collect();
+        let attestations: Vec<Signature> = attestations.into_iter().map(signature).collect();
+        let root = &root.get::<TrustedRoot>().0;
+        let advisories: Vec<&[u8]> = advisories.iter().map(|a| a.as_bytes()).collect();
+        verify::verify_with_advisories(
+            &self.0,
+            &image,
+            &signatures,
+            &attestations,
+            root,
+            now,
+            &advisories,
+        )
+        .map(decision)
+        .map_err(verify_error)
+    }
+
     fn sbom(
         &self,
         image: String,

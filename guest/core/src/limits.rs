@@ -33,3 +33,5 @@ pub const TLOG_ENTRIES: usize = 32;
 pub const TIMESTAMPS: usize = 32;
 /// Subjects in one in-toto statement.
 pub const DSSE_SUBJECTS: usize = 1024;
+/// OSV advisories given with one image (`affected`, and an admission gate's).
+pub const ADVISORIES: usize = 100_000;

@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use super::metrics::Metrics;
 use super::pool::{Instance, Loaded};
+use sigward_core::sbom::Package;
+
 use crate::PolicySession;
+use crate::advisories::Held;
 use crate::decide::{Answer, Inputs, action_name, decide};
 use crate::oci::Store;
 use crate::oci::layout::Layout;
@@ -72,6 +75,7 @@ struct Pooled<'a> {
     store: &'a mut (dyn Store + Send),
     loaded: &'a Loaded,
     metrics: &'a Metrics,
+    held: Option<&'a Held>,
 }
 
 impl Inputs for Pooled<'_> {
@@ -93,6 +97,16 @@ impl Inputs for Pooled<'_> {
     fn remember(&mut self, rule: u32, digested: &str, decision: &Decision) {
         self.loaded.cache.put(digested, rule, decision);
     }
+
+    fn advisories(&mut self, packages: &[Package]) -> Result<Vec<String>, String> {
+        match self.held {
+            Some(held) => held.candidates(packages),
+            None => Err(
+                "this server holds no advisories: start it with --advisories PATH or --db URL"
+                    .to_owned(),
+            ),
+        }
+    }
 }
 
 /// An answer for an image that could not be judged at all: a refusal.
@@ -103,15 +117,17 @@ fn unjudged(image: &str, error: String) -> Answer {
         verified_digest: None,
         fetch: Default::default(),
         component: Default::default(),
+        sbom: None,
     }
 }
 
 /// Judges each distinct image of `images` under `loaded`, with every fetch
-/// bounded by `deadline`.
+/// bounded by `deadline`; rules that gate on advisories read `held`.
 pub fn judge(
     loaded: &Loaded,
     stores: &Stores,
     metrics: &Metrics,
+    held: Option<&Held>,
     images: &[&str],
     deadline: Instant,
 ) -> HashMap<String, Answer> {
@@ -126,6 +142,7 @@ pub fn judge(
             loaded,
             stores,
             metrics,
+            held,
             &mut instance,
             &mut store,
             image,
@@ -206,10 +223,12 @@ impl Inputs for Unshared<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn judge_one(
     loaded: &Loaded,
     stores: &Stores,
     metrics: &Metrics,
+    held: Option<&Held>,
     instance: &mut Option<Instance>,
     store: &mut Option<SharedStore>,
     image: &str,
@@ -232,6 +251,7 @@ fn judge_one(
         store: store_box.as_mut(),
         loaded,
         metrics,
+        held,
     };
     let answer = decide(session, &mut inputs, image);
     if session.is_poisoned() {

@@ -4,6 +4,7 @@
 //! [`crate::decide`]: every decision is the component's.
 
 pub mod cache;
+pub mod exposure;
 pub mod judge;
 pub mod manifests;
 pub mod metrics;

@@ -20,6 +20,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::sync::Semaphore;
 
 use super::cache::Bounds;
+use super::exposure::Exposure;
 use super::judge::{Source, Stores, judge};
 use super::metrics::Metrics;
 use super::pool::Loaded;
@@ -27,6 +28,7 @@ use super::review::{self, Review};
 use super::verdict::{self, Mode};
 use super::{reload, tls, workload};
 use crate::Runtime;
+use crate::advisories::{Held, Refreshed};
 use crate::inventory::recorder::{Recorder, SbomOf};
 use crate::inventory::{Place, Sighting};
 use sigward_core::admission::verdict::Verdict as CoreVerdict;
@@ -68,6 +70,9 @@ pub struct Config {
     /// the cluster name they are recorded under.
     pub inventory: Option<String>,
     pub cluster: String,
+    /// OSV files, directories or archives that rules gating on advisories
+    /// read; none means the inventory store's, when there is one.
+    pub advisories: Vec<PathBuf>,
 }
 
 /// Everything the requests share.
@@ -81,6 +86,10 @@ pub struct State {
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     /// Records admitted images off the request path (`--db`).
     pub recorder: OnceLock<Recorder>,
+    /// The advisories rules that gate on them read (`--advisories`, else
+    /// the `--db` store's), and which admitted images they affect.
+    pub held: Option<Held>,
+    pub exposure: Exposure,
     turns: Semaphore,
 }
 
@@ -179,6 +188,9 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Answer {
             let mut body = state.metrics.render();
             if let Some(recorder) = state.recorder.get() {
                 body.push_str(&recorder.status.render());
+            }
+            if let Some(held) = &state.held {
+                state.exposure.render(held, &mut body);
             }
             let mut response = text(StatusCode::OK, body);
             response.headers_mut().insert(
@@ -332,8 +344,27 @@ fn verdict_for(
         Err(malformed) => return verdict::malformed(&malformed.to_string()),
     };
     let images: Vec<&str> = sites.iter().map(|s| s.image.as_str()).collect();
-    let answers = judge(loaded, &state.stores, &state.metrics, &images, deadline);
+    let held = state.held.as_ref();
+    let answers = judge(
+        loaded,
+        &state.stores,
+        &state.metrics,
+        held,
+        &images,
+        deadline,
+    );
     let verdict = verdict::verdict(&sites, &answers, mode);
+    if let Some(held) = held {
+        for answer in answers.values() {
+            if let (Some(packages), Ok(decision)) = (&answer.sbom, &answer.decision)
+                && decision.allowed
+            {
+                state
+                    .exposure
+                    .observe(held, &decision.reference, packages.clone());
+            }
+        }
+    }
     if verdict.decided.allowed
         && request.dry_run != Some(true)
         && let Some(recorder) = state.recorder.get()
@@ -400,7 +431,22 @@ pub fn serve(config: Config) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
+    let held = if !config.advisories.is_empty() {
+        let (held, loaded) = Held::files(config.advisories.clone())?;
+        eprintln!(
+            "sigward serve: advisories: {} held from {} ({} withdrawn left out, {} malformed skipped)",
+            loaded.index.len(),
+            held.describe(),
+            loaded.withdrawn,
+            loaded.malformed.len()
+        );
+        Some(held)
+    } else {
+        config.inventory.clone().map(Held::store)
+    };
     let state = Arc::new(State {
+        held,
+        exposure: Exposure::default(),
         stores: Stores::new(config.source.clone()),
         config,
         runtime: OnceLock::new(),
@@ -417,12 +463,60 @@ pub fn serve(config: Config) -> Result<(), String> {
             let state = weak.upgrade()?;
             let loaded = state.loaded()?;
             let digested = format!("{}@{}", sighting.repository, sighting.digest);
-            super::judge::verified_sbom(&loaded, &state.stores, &digested)
+            let sbom = super::judge::verified_sbom(&loaded, &state.stores, &digested)?;
+            if let Some(held) = &state.held {
+                state
+                    .exposure
+                    .observe(held, &digested, sbom.1.clone().into());
+            }
+            Some(sbom)
         });
         let recorder = Recorder::start(url, sbom_of);
         let _ = state.recorder.set(recorder);
     }
+    if state.held.is_some() {
+        let weak = Arc::downgrade(&state);
+        let poll = state.config.poll;
+        std::thread::Builder::new()
+            .name("sigward-advisories".into())
+            .spawn(move || watch_advisories(&weak, poll))
+            .map_err(|e| format!("cannot start the advisories thread: {e}"))?;
+    }
     runtime.block_on(run(state))
+}
+
+/// Reads the advisories again when they change, every `poll`, until the
+/// server ends; then counts the admitted images they affect again.
+fn watch_advisories(state: &std::sync::Weak<State>, poll: Duration) {
+    let mut first = true;
+    loop {
+        let Some(state) = state.upgrade() else { return };
+        let Some(held) = &state.held else { return };
+        let outcome = match held.refresh() {
+            Ok(Refreshed::Unchanged) => None,
+            Ok(Refreshed::Changed(count)) => {
+                eprintln!(
+                    "sigward serve: advisories: {count} held from {}",
+                    held.describe()
+                );
+                state.exposure.recount(held);
+                (!first).then_some("ok")
+            }
+            Err(e) => {
+                eprintln!("sigward serve: advisories not read again: {e}");
+                Some("failed")
+            }
+        };
+        if let Some(outcome) = outcome {
+            state
+                .metrics
+                .reloads
+                .inc(format!("what=\"advisories\",outcome=\"{outcome}\""));
+        }
+        first = false;
+        drop(state);
+        std::thread::sleep(poll);
+    }
 }
 
 async fn run(state: Arc<State>) -> Result<(), String> {

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sigward_core::sbom::Package;
+use sigward_host::advisories::Held;
 use sigward_host::decide::{Answer, Inputs, decide};
 use sigward_host::oci::Store;
 use sigward_host::oci::layout::Layout;
@@ -43,6 +45,10 @@ pub struct Sources {
     /// (plain HTTP); by default only HTTPS and loopback registries get them.
     #[arg(long)]
     pub send_credentials_over_http: bool,
+    /// OSV advisories (JSON files, directories of them, osv.dev `all.zip`
+    /// archives) for rules that gate on advisories. Repeatable.
+    #[arg(long = "advisories")]
+    pub advisories: Vec<PathBuf>,
 }
 
 /// The inputs opened on first need: a policy with no verify rule that
@@ -51,6 +57,7 @@ pub struct Lazy<'a> {
     sources: &'a Sources,
     root: Option<TrustedRootHandle>,
     store: Option<Box<dyn Store>>,
+    held: Option<Held>,
 }
 
 impl<'a> Lazy<'a> {
@@ -59,6 +66,7 @@ impl<'a> Lazy<'a> {
             sources,
             root: None,
             store: None,
+            held: None,
         }
     }
 }
@@ -109,6 +117,23 @@ impl Inputs for Lazy<'_> {
         match self.store.as_deref_mut() {
             Some(store) => Ok(store),
             None => Err("no store".to_owned()),
+        }
+    }
+
+    fn advisories(&mut self, packages: &[Package]) -> Result<Vec<String>, String> {
+        if self.sources.advisories.is_empty() {
+            return Err("no advisories are held: give them with --advisories PATH".to_owned());
+        }
+        if self.held.is_none() {
+            let (held, loaded) = Held::files(self.sources.advisories.clone())?;
+            for m in &loaded.malformed {
+                eprintln!("sigward: advisories: skipped {}: {}", m.source, m.reason);
+            }
+            self.held = Some(held);
+        }
+        match &self.held {
+            Some(held) => held.candidates(packages),
+            None => Err("no advisories".to_owned()),
         }
     }
 }

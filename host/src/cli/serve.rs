@@ -71,6 +71,12 @@ pub struct Args {
     /// The cluster name admitted images are recorded under.
     #[arg(long, default_value = "default", requires = "db")]
     cluster: String,
+    /// OSV advisories (JSON files, directories of them, osv.dev `all.zip`
+    /// archives) for rules that gate on advisories, read again when they
+    /// change. Without it such rules read the `--db` store's advisories.
+    /// Repeatable.
+    #[arg(long = "advisories")]
+    advisories: Vec<PathBuf>,
 }
 
 pub fn run(args: &Args) -> Exit {
@@ -108,6 +114,7 @@ pub fn run(args: &Args) -> Exit {
         cache_dir: Runtime::default_cache_dir(),
         inventory: args.db.clone(),
         cluster: args.cluster.clone(),
+        advisories: args.advisories.clone(),
     };
     match server::serve(config) {
         Ok(()) => Exit::Ok,

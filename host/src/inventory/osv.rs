@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sigward_core::advisory::{ADVISORY_BYTES, Advisory};
 
-use super::severity::{self, Level};
+use super::severity::Level;
 
 /// The most entries one archive may hold (osv.dev's largest, all
 /// ecosystems together, holds about a million).
@@ -30,7 +30,8 @@ pub struct Record {
     pub score: Option<f64>,
     /// The core's match keys of its `affected` entries.
     pub keys: Vec<String>,
-    /// `id` and `affected` only, as the core's matcher reads them.
+    /// What the core reads: `id`, `aliases`, `affected`, `severity` and
+    /// `database_specific.severity`.
     pub matching: String,
 }
 
@@ -81,27 +82,30 @@ pub fn parse(bytes: &[u8]) -> Result<Record, String> {
     if !affected.is_array() {
         return Err("`affected` is not a list".into());
     }
-    let matching = json!({"id": id, "affected": affected}).to_string();
+    // What the core reads of a record, to match it and to judge it.
+    let mut matching = json!({"id": id, "affected": affected});
+    for field in ["aliases", "severity"] {
+        if let Some(v) = value.get(field) {
+            matching[field] = v.clone();
+        }
+    }
+    if let Some(level) = value
+        .get("database_specific")
+        .and_then(|d| d.get("severity"))
+    {
+        matching["database_specific"] = json!({"severity": level});
+    }
+    let matching = matching.to_string();
     let advisory = Advisory::parse(matching.as_bytes())?;
-    let (severity, score) = severity::of_record(&value);
-    let mut aliases: Vec<String> = value
-        .get("aliases")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(str::to_owned))
-        .collect();
-    aliases.sort_unstable();
-    aliases.dedup();
     Ok(Record {
         id: id.to_owned(),
         modified,
         withdrawn,
-        aliases,
         summary: text("summary").unwrap_or_default().to_owned(),
-        severity,
-        score,
+        severity: advisory.severity,
+        score: advisory.score,
         keys: advisory.keys(),
+        aliases: advisory.aliases,
         matching,
     })
 }
@@ -128,7 +132,7 @@ pub fn read<E: From<Unreadable>>(
 }
 
 /// `path` itself, or every `.json` and `.zip` file under it, sorted.
-fn files(path: &Path) -> Result<Vec<PathBuf>, Unreadable> {
+pub fn files(path: &Path) -> Result<Vec<PathBuf>, Unreadable> {
     let cannot = |p: &Path, e: std::io::Error| Unreadable(format!("{}: {e}", p.display()));
     let meta = std::fs::metadata(path).map_err(|e| cannot(path, e))?;
     if !meta.is_dir() {

@@ -10,12 +10,13 @@
 //! - `packages`: each distinct (name, version, purl) once, with the match
 //!   keys (`match_keys`) the core finds advisories by.
 //! - `advisories`, `advisory_aliases`, `advisory_keys`: OSV records as
-//!   imported, with the `affected` entries the core matches.
+//!   imported: what the core reads of each (`id`, `aliases`, `affected`
+//!   and the severity fields), with the level and score found at import.
 
 use super::backend::{Conn, Kind, StoreError};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// `{id}` is the back end's auto-numbered primary key.
 const V1: &str = "
@@ -98,7 +99,13 @@ CREATE TABLE advisory_keys (
 CREATE INDEX advisory_keys_key ON advisory_keys (key_id);
 ";
 
-const MIGRATIONS: [&str; 1] = [V1];
+/// Version 1 kept of a record only `id` and `affected`; the component now
+/// also reads `aliases` and the severity fields (admission gates judge
+/// severity themselves). Every record is marked older than any copy, so
+/// that the next import rewrites it whole.
+const V2: &str = "UPDATE advisories SET modified = -1;";
+
+const MIGRATIONS: [&str; 2] = [V1, V2];
 
 /// Brings the store's schema to [`VERSION`], in one transaction: a store
 /// is never left between versions. Two processes opening a new store at

@@ -24,7 +24,7 @@ from wasmtime.component import Component, Func, Linker
 from . import _abi
 from .errors import ComponentError
 
-INTERFACE = "sigward:verifier/engine@0.4.0"
+INTERFACE = "sigward:verifier/engine@0.5.0"
 """The interface this package speaks; a component of another version is refused."""
 
 

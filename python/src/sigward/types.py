@@ -1,7 +1,7 @@
 """The values sigward takes and gives, as plain typed Python.
 
 Each mirrors a type of the WIT contract (`wit/sigward.wit`,
-`sigward:verifier@0.4.0`); callers never see wasmtime's own values.
+`sigward:verifier@0.5.0`); callers never see wasmtime's own values.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 //! OSV advisories (<https://ossf.github.io/osv-schema/>) against the
 //! packages of a verified SBOM: which packages an advisory affects, by
 //! purl, by the version ranges OSV gives (`SEMVER` and `ECOSYSTEM`, each in
-//! its ecosystem's own order) and by its explicit `versions` lists.
+//! its ecosystem's own order) and by its explicit `versions` lists; and
+//! how severe each is ([`severity`]).
 
 pub mod purl;
+pub mod severity;
 pub mod version;
 
 use std::cmp::Ordering;
@@ -12,6 +14,7 @@ use serde_json::Value;
 
 use crate::sbom::Package;
 use purl::Purl;
+use severity::Level;
 use version::Ecosystem;
 
 /// The most bytes one advisory may have.
@@ -21,6 +24,11 @@ pub const ADVISORY_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct Advisory {
     pub id: String,
+    /// Other ids of the same vulnerability (CVE ids), sorted, without repeats.
+    pub aliases: Vec<String>,
+    pub severity: Level,
+    /// The CVSS base score the severity comes from, when a vector gave it.
+    pub score: Option<f64>,
     affected: Vec<Affected>,
 }
 
@@ -112,7 +120,28 @@ impl Advisory {
                     .collect(),
             });
         }
-        Ok(Self { id, affected })
+        let mut aliases: Vec<String> = value
+            .get("aliases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect();
+        aliases.sort_unstable();
+        aliases.dedup();
+        let (severity, score) = severity::of_record(&value);
+        Ok(Self {
+            id,
+            aliases,
+            severity,
+            score,
+            affected,
+        })
+    }
+
+    /// Whether `name` is this advisory's id or one of its aliases.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.id == name || self.aliases.iter().any(|a| a == name)
     }
 
     /// Whether this advisory affects `package`: its finding, if so.

@@ -75,6 +75,10 @@ pub enum PolicyError {
     UnknownPredicateType(String),
     /// A condition's path, test or `maxAge` that cannot be used.
     InvalidCondition(String),
+    /// `advisories` on a skip or deny rule (sigward's extension).
+    AdvisoriesWithoutVerifier,
+    /// `advisories` on a rule whose `attestations` require no SBOM.
+    AdvisoriesWithoutSbom,
 }
 
 impl fmt::Display for PolicyError {
@@ -132,6 +136,15 @@ impl fmt::Display for PolicyError {
                     .join(", ")
             ),
             Self::InvalidCondition(e) => write!(f, "{e}"),
+            Self::AdvisoriesWithoutVerifier => write!(
+                f,
+                "advisories need a verify rule (keyless or publicKey), not skip or deny"
+            ),
+            Self::AdvisoriesWithoutSbom => write!(
+                f,
+                "advisories are matched against the image's verified SBOM: add an SBOM \
+                 (predicateType spdx or cyclonedx) to this rule's attestations"
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::advisories;
 use super::attestation::{self, AttestationSigner, Condition, Requirement, Test};
 use super::diagnostic::{Diagnostic, PolicyError};
 use super::fields::{Errors, Fields, RegexBudget, RegexRefusal, type_name};
@@ -115,6 +116,7 @@ fn parse_rule(
         "keyless",
         "publicKey",
         "attestations",
+        "advisories",
     ]);
 
     match image.as_deref() {
@@ -156,6 +158,10 @@ fn parse_rule(
             .collect(),
         None => Vec::new(),
     };
+    let advisories = rule.object("advisories").and_then(|map| {
+        let sbom = advisories::requires_sbom(&attestations);
+        advisories::parse(index, map, has_verifier, sbom, rule.errors)
+    });
 
     if errors.len() > before {
         return None;
@@ -171,6 +177,7 @@ fn parse_rule(
         pattern: Glob::new(&normalize_pattern(&image.unwrap_or_default())),
         kind,
         attestations,
+        advisories,
     })
 }
 

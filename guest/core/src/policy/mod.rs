@@ -1,6 +1,7 @@
 //! The Talos `ImageVerificationConfig` policy: rules matched top-down by image
 //! pattern, the first match wins.
 
+pub mod advisories;
 pub mod attestation;
 mod diagnostic;
 mod document;
@@ -41,6 +42,8 @@ pub struct Rule {
     pub kind: RuleKind,
     /// The attestations a verify rule also requires (sigward's extension).
     pub attestations: Vec<attestation::Requirement>,
+    /// The gate on current advisories (sigward's extension).
+    pub advisories: Option<advisories::AdvisoryGate>,
 }
 
 #[derive(Clone, Debug)]

@@ -1,6 +1,7 @@
 //! The verify operation: from a policy, a digested image and the signatures a
 //! host fetched for it, to a decision.
 
+pub mod advisories;
 pub mod attestation;
 pub mod attestations;
 pub mod bundle;
@@ -86,7 +87,8 @@ pub fn verify(
 
 /// [`verify`], and then, when the matched rule requires attestations, each
 /// of them from `attestations` (found as signatures are, and told apart by
-/// their content), at `now` (seconds since the epoch) for `maxAge`.
+/// their content), at `now` (seconds since the epoch) for `maxAge`. A rule
+/// that gates on advisories is refused here: see [`verify_with_advisories`].
 pub fn verify_attested(
     policy: &Policy,
     image: &str,
@@ -94,6 +96,49 @@ pub fn verify_attested(
     attestations: &[Signature],
     root: &TrustedRoot,
     now: Option<i64>,
+) -> Result<Decision, VerifyError> {
+    decide(policy, image, signatures, attestations, root, now, None)
+}
+
+/// [`verify_attested`], and then, when the matched rule gates on
+/// advisories, its verified SBOM against `advisories` (OSV JSON, each
+/// record the host holds now that may affect it).
+pub fn verify_with_advisories(
+    policy: &Policy,
+    image: &str,
+    signatures: &[Signature],
+    attestations: &[Signature],
+    root: &TrustedRoot,
+    now: i64,
+    advisories: &[&[u8]],
+) -> Result<Decision, VerifyError> {
+    if advisories.len() > limits::ADVISORIES {
+        return Err(VerifyError::LimitExceeded {
+            what: "advisories",
+            count: advisories.len(),
+            max: limits::ADVISORIES,
+        });
+    }
+    let given = Some(advisories);
+    decide(
+        policy,
+        image,
+        signatures,
+        attestations,
+        root,
+        Some(now),
+        given,
+    )
+}
+
+fn decide(
+    policy: &Policy,
+    image: &str,
+    signatures: &[Signature],
+    attestations: &[Signature],
+    root: &TrustedRoot,
+    now: Option<i64>,
+    advisories: Option<&[&[u8]]>,
 ) -> Result<Decision, VerifyError> {
     let matched = policy
         .match_image(image)
@@ -146,6 +191,7 @@ pub fn verify_attested(
         }
     };
     let requirements = rule.map_or(&[][..], |r| r.attestations.as_slice());
+    let gate = rule.and_then(|r| r.advisories.as_ref());
     let digested = match matched.reference.digest() {
         Some(digest) => matched.reference.with_digest(digest.clone()),
         None => {
@@ -226,8 +272,33 @@ pub fn verify_attested(
                 let mut offered = attestations::Offered::new(attestations, artifact, signer, root);
                 let checked =
                     attestations::check(requirements, &mut offered, now, &mut decision.trace);
-                match checked {
-                    Ok(_) => {
+                let gated = checked.and_then(|met| match (gate, advisories) {
+                    (None, _) => Ok(()),
+                    (Some(gate), Some(given)) => {
+                        let checked = advisories::check(gate, &met, given);
+                        let (outcome, detail) = match &checked {
+                            Ok(detail) => (Outcome::Passed, detail.clone()),
+                            Err(refusal) => (Outcome::Failed, refusal.to_string()),
+                        };
+                        decision
+                            .trace
+                            .push(Check::new("advisories", outcome, detail));
+                        checked.map(|_| ()).map_err(|r| format!("advisories: {r}"))
+                    }
+                    (Some(_), None) => {
+                        let detail = "the rule gates on advisories (sigward's `advisories`), \
+                                      and this host gave none: it must pass the advisories \
+                                      it holds (verify-with-advisories)";
+                        decision.trace.push(Check::new(
+                            "advisories",
+                            Outcome::Failed,
+                            detail.to_owned(),
+                        ));
+                        Err(format!("advisories: {detail}"))
+                    }
+                });
+                match gated {
+                    Ok(()) => {
                         decision.allowed = true;
                         decision.message = success;
                     }

@@ -139,6 +139,13 @@ pub fn affected(
     now: i64,
     advisories: &[&[u8]],
 ) -> Result<Vec<Finding>, SbomError> {
+    if advisories.len() > crate::limits::ADVISORIES {
+        return Err(SbomError::Verify(VerifyError::LimitExceeded {
+            what: "advisories",
+            count: advisories.len(),
+            max: crate::limits::ADVISORIES,
+        }));
+    }
     let parsed = advisories
         .iter()
         .enumerate()
