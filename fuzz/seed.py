@@ -144,6 +144,8 @@ def main() -> None:
         write(out, "kubewarden", json.dumps({"settings": {"policy": path.read_text()}}).encode())
     for image in ("registry.test/skip/a:1", "registry.test/deny/a:1", "registry.test/a@sha256:" + "0" * 64):
         write(out, "kubewarden", json.dumps({"request": pod(image)}).encode())
+    for path in sorted((repo / "host" / "tests" / "data" / "osv").glob("*.json")):
+        write(out, "advisory", path.read_bytes())
     for line in (repo / "demo" / "match-images.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             write(out, "reference", line.split()[0].encode())

@@ -179,6 +179,23 @@ export class Policy {
     root: TrustedRoot,
     now?: Time,
   ): Decision;
+  /**
+   * Whether the rule at index `rule` gates on advisories: sigward's
+   * `advisories` extension. False when not, or no such rule.
+   */
+  gatesOnAdvisories(rule: number): boolean;
+  /**
+   * Decides as `verifyAttested` does, then, for a rule that gates on
+   * advisories, matches its verified SBOM against `advisories` (OSV JSON).
+   */
+  verifyWithAdvisories(
+    image: string,
+    signatures: Iterable<Signature>,
+    attestations: Iterable<Signature>,
+    root: TrustedRoot,
+    advisories: Iterable<Document>,
+    now?: Time,
+  ): Decision;
   /** The packages of the image's verified SBOM; throws `SbomError`. */
   sbom(image: string, attestations: Iterable<Signature>, root: TrustedRoot, now?: Time): Sbom;
   /** The packages of that SBOM the OSV advisories affect; throws `SbomError`. */

@@ -145,6 +145,33 @@ export class Policy {
   }
 
   /**
+   * Whether the rule at index `rule` gates on advisories: sigward's
+   * `advisories` extension. Give such a rule the advisories held, with
+   * `verifyWithAdvisories`; `verifyAttested` refuses it.
+   */
+  gatesOnAdvisories(rule) {
+    if (!Number.isInteger(rule) || rule < 0 || rule >= 2 ** 32) return false;
+    return this.#instance.call(() => this.#policy.gatesOnAdvisories(rule));
+  }
+
+  /**
+   * Decides as `verifyAttested` does; then, when the matched rule gates on
+   * advisories, matches the SBOM its attestations proved against
+   * `advisories` (OSV JSON, one per item: the records held now) and refuses
+   * the image when one the rule denies affects a package.
+   */
+  verifyWithAdvisories(image, signatures, attestations, root, advisories, now) {
+    const args = [image, [...signatures].map(convert.signature), [...attestations].map(convert.signature)];
+    const osv = [...advisories].map(text);
+    const handle = root.handleIn(this.#instance);
+    const time = convert.seconds(now);
+    return this.#instance.call(
+      () => convert.decision(this.#policy.verifyWithAdvisories(...args, handle, time, osv)),
+      convert.verifyError,
+    );
+  }
+
+  /**
    * The packages of the digested image's SBOM: an SPDX or CycloneDX
    * attestation, verified for the signer of the rule the image matches.
    * Throws `SbomError` saying why none verifies.

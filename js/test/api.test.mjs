@@ -231,3 +231,27 @@ test("the SBOM and the affected packages are typed", () => {
     sigward.SbomError,
   );
 });
+
+test("a rule gating on advisories refuses an affected image", () => {
+  const bound = vector("demo/registry.demo.test-attested-app-v1/maxAge-1h/at-its-bound");
+  const { advisories } = vector("demo/registry.demo.test-attested-app-v1/affected");
+  // The vector's attested rule is its last: gate it on advisories of any severity.
+  const gated = `${bound.policy.trimEnd()}\n    advisories:\n      deny: {severity: UNKNOWN}\n`;
+  const policy = sigward.Policy.parse(gated);
+  const root = sigward.TrustedRoot.parse(data(bound.trusted_root, shared));
+  const { rule } = policy.match(bound.image);
+  assert.equal(policy.gatesOnAdvisories(rule), true);
+  assert.equal(policy.gatesOnAdvisories(0), false);
+  assert.equal(policy.gatesOnAdvisories(-1), false);
+  const signatures = bound.signatures.map(signature);
+  const attestations = bound.attestations.map(signature);
+  const refused = policy.verifyWithAdvisories(bound.image, signatures, attestations, root, advisories, bound.now);
+  assert.equal(refused.allowed, false);
+  assert.equal(refused.verified, true);
+  assert.match(refused.message, /advisory DEMO-NPM-0001/);
+  assert.match(refused.message, /affects pkg:npm\/lodash@4\.17\.20, fixed in 4\.17\.21/);
+  assert.ok(refused.trace.some((c) => c.name === "advisories"));
+  // None held: admitted; verifyAttested is not told what is held: refused.
+  assert.ok(policy.verifyWithAdvisories(bound.image, signatures, attestations, root, [], bound.now).allowed);
+  assert.equal(policy.verifyAttested(bound.image, signatures, attestations, root, bound.now).allowed, false);
+});

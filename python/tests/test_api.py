@@ -286,3 +286,29 @@ def test_the_sbom_and_the_affected_packages_are_typed(repository: Path, shared: 
     assert "no SBOM verifies" in raised.value.message
     with pytest.raises(sigward.SbomError):
         policy.affected(line["image"], attestations, root, ["not json"], line["now"])
+
+
+def test_a_rule_gating_on_advisories_refuses_an_affected_image(
+    repository: Path, shared: Path
+) -> None:
+    bound = _vector(repository, "demo/registry.demo.test-attested-app-v1/maxAge-1h/at-its-bound")
+    advisories = _vector(repository, "demo/registry.demo.test-attested-app-v1/affected")["advisories"]
+    # The vector's attested rule is its last: gate it on advisories of any severity.
+    gated = bound["policy"].rstrip("\n") + "\n    advisories:\n      deny: {severity: UNKNOWN}\n"
+    policy = sigward.Policy.parse(gated)
+    root = sigward.TrustedRoot.parse(data(bound["trusted_root"], shared))
+    image, now = bound["image"], bound["now"]
+    rule = policy.match(image).rule
+    assert rule is not None and policy.gates_on_advisories(rule)
+    assert not policy.gates_on_advisories(0)
+    assert not policy.gates_on_advisories(-1)
+    signatures = [signature(s) for s in bound["signatures"]]
+    attestations = [signature(a) for a in bound["attestations"]]
+    refused = policy.verify_with_advisories(image, signatures, attestations, root, advisories, now)
+    assert not refused.allowed and refused.verified
+    assert "advisory DEMO-NPM-0001" in refused.message
+    assert "affects pkg:npm/lodash@4.17.20, fixed in 4.17.21" in refused.message
+    assert any(c.name == "advisories" for c in refused.trace)
+    # None held: admitted; verify_attested is not told what is held: refused.
+    assert policy.verify_with_advisories(image, signatures, attestations, root, [], now).allowed
+    assert not policy.verify_attested(image, signatures, attestations, root, now).allowed

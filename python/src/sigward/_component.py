@@ -49,6 +49,8 @@ _FUNCTIONS = {
     "[method]policy.verify": 4,
     "[method]policy.attestation-types": 2,
     "[method]policy.verify-attested": 6,
+    "[method]policy.gates-on-advisories": 2,
+    "[method]policy.verify-with-advisories": 7,
     "[method]policy.sbom": 5,
     "[method]policy.affected": 6,
 }

@@ -99,6 +99,43 @@ class Policy:
         )
         return _convert.decision(value, "verify-attested")
 
+    def gates_on_advisories(self, rule: int) -> bool:
+        """Whether the rule at index `rule` gates on advisories: sigward's
+        `advisories` extension. Give such a rule the advisories held, with
+        `verify_with_advisories`; `verify_attested` refuses it."""
+        if not 0 <= rule < 2**32:
+            return False
+        return bool(
+            self._instance.call(
+                "[method]policy.gates-on-advisories", self._handle, Int(rule, "u32")
+            )
+        )
+
+    def verify_with_advisories(
+        self,
+        image: str,
+        signatures: Iterable[Signature],
+        attestations: Iterable[Signature],
+        root: TrustedRoot,
+        advisories: Iterable[str | bytes],
+        now: int | datetime | None = None,
+    ) -> Decision:
+        """Decides as `verify_attested` does; then, when the matched rule
+        gates on advisories, matches the SBOM its attestations proved against
+        `advisories` (OSV JSON, one per item: the records held now) and
+        refuses the image when one the rule denies affects a package."""
+        value = self._instance.call(
+            "[method]policy.verify-with-advisories",
+            self._handle,
+            image,
+            [_convert.signature(s) for s in signatures],
+            [_convert.signature(a) for a in attestations],
+            self._root(root),
+            _seconds(now),
+            [as_text(a) for a in advisories],
+        )
+        return _convert.decision(value, "verify-with-advisories")
+
     def sbom(
         self,
         image: str,

@@ -98,6 +98,11 @@ pub fn check(
         packages
             .extend(sbom::packages(&sbom.predicate_type, &sbom.predicate).map_err(Refusal::Sbom)?);
     }
+    // The same package listed by two SBOMs (SPDX and CycloneDX) is one.
+    let mut seen = std::collections::HashSet::new();
+    packages.retain(|p: &sbom::Package| {
+        seen.insert((p.name.clone(), p.version.clone(), p.purl.clone()))
+    });
     let by_id: HashMap<&str, &Advisory> = parsed.iter().rev().map(|a| (a.id.as_str(), a)).collect();
     let findings = advisory::affected(&packages, &parsed);
     let found = findings.len();
@@ -118,7 +123,7 @@ pub fn check(
         .collect();
     if denied.is_empty() {
         return Ok(format!(
-            "{} advisories given, {found} affect the SBOM's {} packages; none is {}{}{}",
+            "{} advisories given, {found} findings in the SBOM's {} packages; none is {}{}{}",
             parsed.len(),
             packages.len(),
             threshold(gate),
