@@ -245,7 +245,14 @@ test("a rule gating on advisories refuses an affected image", () => {
   assert.equal(policy.gatesOnAdvisories(-1), false);
   const signatures = bound.signatures.map(signature);
   const attestations = bound.attestations.map(signature);
-  const refused = policy.verifyWithAdvisories(bound.image, signatures, attestations, root, advisories, bound.now);
+  const refused = policy.verifyWithAdvisories(
+    bound.image,
+    signatures,
+    attestations,
+    root,
+    advisories,
+    bound.now,
+  );
   assert.equal(refused.allowed, false);
   assert.equal(refused.verified, true);
   assert.match(refused.message, /advisory DEMO-NPM-0001/);

@@ -292,7 +292,8 @@ def test_a_rule_gating_on_advisories_refuses_an_affected_image(
     repository: Path, shared: Path
 ) -> None:
     bound = _vector(repository, "demo/registry.demo.test-attested-app-v1/maxAge-1h/at-its-bound")
-    advisories = _vector(repository, "demo/registry.demo.test-attested-app-v1/affected")["advisories"]
+    affected = _vector(repository, "demo/registry.demo.test-attested-app-v1/affected")
+    advisories = affected["advisories"]
     # The vector's attested rule is its last: gate it on advisories of any severity.
     gated = bound["policy"].rstrip("\n") + "\n    advisories:\n      deny: {severity: UNKNOWN}\n"
     policy = sigward.Policy.parse(gated)
