@@ -432,13 +432,13 @@ pub fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
     let held = if !config.advisories.is_empty() {
-        let (held, loaded) = Held::files(config.advisories.clone())?;
+        let (held, skipped) = Held::files(config.advisories.clone())?;
         eprintln!(
             "sigward serve: advisories: {} held from {} ({} withdrawn left out, {} malformed skipped)",
-            loaded.index.len(),
+            held.count(),
             held.describe(),
-            loaded.withdrawn,
-            loaded.malformed.len()
+            skipped.withdrawn,
+            skipped.malformed.len()
         );
         Some(held)
     } else {

@@ -49,7 +49,13 @@ impl Index {
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub index: Index,
-    /// Records left out because they are withdrawn.
+    pub skipped: Skipped,
+}
+
+/// The records a load left out.
+#[derive(Clone, Debug, Default)]
+pub struct Skipped {
+    /// Withdrawn ones.
     pub withdrawn: usize,
     pub malformed: Vec<Malformed>,
 }
@@ -87,9 +93,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, String> {
         index.records.push(Arc::from(record.matching));
     }
     Ok(Loaded {
-        withdrawn: before - index.records.len(),
+        skipped: Skipped {
+            withdrawn: before - index.records.len(),
+            malformed,
+        },
         index,
-        malformed,
     })
 }
 

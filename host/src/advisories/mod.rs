@@ -51,20 +51,19 @@ pub enum Refreshed {
 impl Held {
     /// The advisories under `paths`, read now: an unreadable file or
     /// archive is an error; malformed records are skipped and counted.
-    pub fn files(paths: Vec<PathBuf>) -> Result<(Self, files::Loaded), String> {
+    pub fn files(paths: Vec<PathBuf>) -> Result<(Self, files::Skipped), String> {
         let seen = files::fingerprint(&paths)?;
-        let loaded = files::load(&paths)?;
-        let count = loaded.index.len() as u64;
+        let files::Loaded { index, skipped } = files::load(&paths)?;
         let held = Self {
+            count: AtomicU64::new(index.len() as u64),
             source: Source::Files {
                 paths,
-                index: RwLock::new(Arc::new(loaded.index.clone())),
+                index: RwLock::new(Arc::new(index)),
                 seen: Mutex::new(seen),
             },
             version: AtomicU64::new(1),
-            count: AtomicU64::new(count),
         };
-        Ok((held, loaded))
+        Ok((held, skipped))
     }
 
     /// The advisories of the inventory store at `url`, read at each

@@ -125,8 +125,8 @@ impl Inputs for Lazy<'_> {
             return Err("no advisories are held: give them with --advisories PATH".to_owned());
         }
         if self.held.is_none() {
-            let (held, loaded) = Held::files(self.sources.advisories.clone())?;
-            for m in &loaded.malformed {
+            let (held, skipped) = Held::files(self.sources.advisories.clone())?;
+            for m in &skipped.malformed {
                 eprintln!("sigward: advisories: skipped {}: {}", m.source, m.reason);
             }
             self.held = Some(held);
