@@ -582,7 +582,8 @@ fn matching(runtime: &Runtime, report: &mut Report) {
     report.section(
         "3. Policy matching",
         "One image against policies of 1, 100 and 10 000 rules, inside the component, warm. The \
-         image matches the last rule, so every rule is tried. Loading (parsing and validating) \
+         image matches the last rule: a plain scan would try every rule; the index over the rules' literal \
+         prefixes tries only those whose prefix the image starts with. Loading (parsing and validating) \
          the policy is shown apart: it happens once per policy, not per image.",
     );
     let mut rows = Vec::new();
@@ -602,9 +603,9 @@ fn matching(runtime: &Runtime, report: &mut Report) {
         rows.push(vec![n.to_string(), m.cell(), load.cell()]);
         match n {
             10_000 => report.target(
-                "match against 10 000 rules < 1 ms",
+                "match against 10 000 rules < 50 µs",
                 fmt(m.median),
-                m.median < Duration::from_millis(1),
+                m.median < Duration::from_micros(50),
             ),
             100 => report.target(
                 "match against 100 rules < 10 µs",
@@ -1422,8 +1423,9 @@ fn main() {
             "--js" => js = args.next(),
             "--sigward-python" => sigward_python = args.next(),
             "--out" => out = args.next(),
-            // One section alone, for working on it: `--only webhook`,
-            // `portable`, `tuf`, `attestations`, `kubewarden` or `inventory`.
+            // One section alone, for working on it: `--only verification`,
+            // `portable`, `matching`, `boundary`, `startup`, `size`, `webhook`,
+            // `tuf`, `attestations`, `kubewarden` or `inventory`.
             "--only" => only = args.next(),
             _ => {} // cargo bench passes --bench
         }
@@ -1435,32 +1437,34 @@ fn main() {
         text: String::new(),
         targets: Vec::new(),
     };
-    if only.as_deref() == Some("webhook") {
-        webhook(&mut report);
-    } else if only.as_deref() == Some("portable") {
-        portable(&policy, &mut report);
-    } else if only.as_deref() == Some("tuf") {
-        tuf(&runtime, &mut report);
-    } else if only.as_deref() == Some("attestations") {
-        attestations(&runtime, &mut report);
-    } else if only.as_deref() == Some("kubewarden") {
-        kubewarden(&mut report);
-    } else if only.as_deref() == Some("inventory") {
-        inventory(&mut report);
-    } else {
-        let ours = verification(&runtime, &policy, &mut report);
-        portable(&policy, &mut report);
-        let peer_results = peers(python.as_deref(), js.as_deref(), &ours, &mut report);
-        packages(sigward_python.as_deref(), &peer_results, &mut report);
-        matching(&runtime, &mut report);
-        boundary(&runtime, &mut report);
-        startup(&mut report);
-        size(&runtime, &mut report);
-        webhook(&mut report);
-        tuf(&runtime, &mut report);
-        attestations(&runtime, &mut report);
-        kubewarden(&mut report);
-        inventory(&mut report);
+    match only.as_deref() {
+        Some("verification") => drop(verification(&runtime, &policy, &mut report)),
+        Some("portable") => portable(&policy, &mut report),
+        Some("matching") => matching(&runtime, &mut report),
+        Some("boundary") => boundary(&runtime, &mut report),
+        Some("startup") => startup(&mut report),
+        Some("size") => size(&runtime, &mut report),
+        Some("webhook") => webhook(&mut report),
+        Some("tuf") => tuf(&runtime, &mut report),
+        Some("attestations") => attestations(&runtime, &mut report),
+        Some("kubewarden") => kubewarden(&mut report),
+        Some("inventory") => inventory(&mut report),
+        Some(other) => panic!("no section {other}"),
+        None => {
+            let ours = verification(&runtime, &policy, &mut report);
+            portable(&policy, &mut report);
+            let peer_results = peers(python.as_deref(), js.as_deref(), &ours, &mut report);
+            packages(sigward_python.as_deref(), &peer_results, &mut report);
+            matching(&runtime, &mut report);
+            boundary(&runtime, &mut report);
+            startup(&mut report);
+            size(&runtime, &mut report);
+            webhook(&mut report);
+            tuf(&runtime, &mut report);
+            attestations(&runtime, &mut report);
+            kubewarden(&mut report);
+            inventory(&mut report);
+        }
     }
     let _ = std::fs::remove_dir_all(&cache);
 

@@ -6,6 +6,7 @@ pub mod attestation;
 mod diagnostic;
 mod document;
 mod fields;
+mod index;
 mod lint;
 mod yaml;
 
@@ -31,6 +32,7 @@ pub fn document_tree(text: &str) -> Result<serde_json::Value, PolicyError> {
 #[derive(Clone, Debug)]
 pub struct Policy {
     rules: Vec<Rule>,
+    index: index::RuleIndex,
     warnings: Vec<Diagnostic<PolicyWarning>>,
 }
 
@@ -143,7 +145,12 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Self, Vec<Diagnostic<PolicyError>>> {
         let rules = document::parse(text)?;
         let warnings = lint::lint(&rules);
-        Ok(Self { rules, warnings })
+        let index = index::RuleIndex::new(&rules);
+        Ok(Self {
+            rules,
+            index,
+            warnings,
+        })
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -166,11 +173,7 @@ impl Policy {
     }
 
     pub fn match_reference(&self, reference: Reference) -> MatchResult {
-        let repository = reference.repository();
-        let found = self
-            .rules
-            .iter()
-            .position(|rule| rule.pattern.matches(&repository));
+        let found = self.first_match(&reference.repository());
         let action = found
             .and_then(|i| self.rules.get(i))
             .map_or(Action::None, |rule| rule.kind.action());
@@ -179,5 +182,12 @@ impl Policy {
             rule: found,
             action,
         }
+    }
+
+    /// The index of the first rule whose pattern matches a repository
+    /// (`host/path`, Docker Hub written `docker.io`), found through the rules'
+    /// literal prefixes: the same rule as trying each in order.
+    pub fn first_match(&self, repository: &str) -> Option<usize> {
+        self.index.first_match(&self.rules, repository)
     }
 }
