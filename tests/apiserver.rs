@@ -184,12 +184,16 @@ impl ApiServer {
                 total.component.extend(seen.component);
                 total.fetch.extend(seen.fetch);
                 total.beyond_fetch.extend(seen.beyond_fetch);
+                for (step, took) in seen.steps {
+                    total.steps.entry(step).or_default().extend(took);
+                }
             }
             total.wall = started.elapsed();
             total.latencies.sort();
             total.component.sort();
             total.fetch.sort();
             total.beyond_fetch.sort();
+            total.steps.values_mut().for_each(|took| took.sort());
             total
         })
     }
@@ -213,6 +217,9 @@ pub struct Load {
     pub fetch: Vec<Duration>,
     /// For reviews that verified: the latency less the registry time.
     pub beyond_fetch: Vec<Duration>,
+    /// Per judged image, the time of each step it took (`resolve`,
+    /// `signatures`, `verify`, …: the audit annotation's), sorted.
+    pub steps: std::collections::BTreeMap<String, Vec<Duration>>,
 }
 
 impl Load {
@@ -249,6 +256,14 @@ impl Load {
             if !cached && decision["verified"] == true {
                 let fetch = Duration::from_micros(us("fetch"));
                 self.component.push(Duration::from_micros(us("component")));
+                let steps = decision["timing_us"]["steps"]
+                    .as_object()
+                    .into_iter()
+                    .flatten();
+                for (step, took) in steps {
+                    let took = Duration::from_micros(took.as_u64().unwrap_or(0));
+                    self.steps.entry(step.clone()).or_default().push(took);
+                }
                 self.fetch.push(fetch);
                 fetched = Some(fetched.unwrap_or(Duration::ZERO) + fetch);
             }

@@ -35,6 +35,16 @@ pub trait Inputs {
     /// Keeps a verified decision for [`Inputs::cached`].
     fn remember(&mut self, _rule: u32, _digested: &str, _decision: &Decision) {}
 
+    /// Called on a cache miss, before this digest's signatures are fetched:
+    /// waits while another caller verifies the same digest under the same
+    /// rule, and gives the decision that verification left in the cache.
+    /// `None` when there is none (nobody else was at it, or it did not
+    /// verify): this caller then does the work itself, so a peer's failure
+    /// is never taken as its own.
+    fn after_peer(&mut self, _rule: u32, _digested: &str) -> Option<Decision> {
+        None
+    }
+
     /// The advisories held now (OSV JSON) that may affect `packages`, for a
     /// rule that gates on advisories. An error when none are held, or they
     /// cannot be read: the image is then refused.
@@ -56,6 +66,11 @@ pub struct Answer {
     /// Time spent fetching, and inside the component.
     pub fetch: Duration,
     pub component: Duration,
+    /// The time of each step taken, in order: `match`, `resolve`, `wait`
+    /// (for a peer verifying the same digest), `signatures` (every source
+    /// fetched together, then the blobs of the one used), `attestations`,
+    /// `sbom`, `advisories`, `verify`.
+    pub steps: Vec<(&'static str, Duration)>,
     /// The packages of the verified SBOM that a rule's advisory gate read.
     pub sbom: Option<Arc<[Package]>>,
 }
@@ -86,6 +101,9 @@ impl Answer {
                 "timing_us": {
                     "fetch": self.fetch.as_micros() as u64,
                     "component": self.component.as_micros() as u64,
+                    "steps": self.steps.iter()
+                        .map(|(step, took)| (step.to_string(), json!(took.as_micros() as u64)))
+                        .collect::<serde_json::Map<_, _>>(),
                 },
                 "error": null,
             }),
@@ -183,6 +201,7 @@ pub fn decide(
         verified_digest: None,
         fetch: Duration::ZERO,
         component: Duration::ZERO,
+        steps: Vec::new(),
         sbom: None,
     };
     let started = Instant::now();
@@ -194,6 +213,7 @@ pub fn decide(
         }
     };
     answer.component += started.elapsed();
+    answer.steps.push(("match", started.elapsed()));
     let match_check = check(
         "policy.match",
         Outcome::Passed,
@@ -240,16 +260,18 @@ pub fn decide(
         Err(e) => {
             trace.push(check("fetch.resolve", Outcome::Failed, e.to_string()));
             answer.fetch = started.elapsed();
+            answer.steps.push(("resolve", started.elapsed()));
             let message = format!("fetch.resolve: {e}");
             answer.decision = Ok(refused(matched.rule, matched.reference, message, trace));
             return Ok(answer);
         }
     };
+    answer.fetch = started.elapsed();
+    answer.steps.push(("resolve", started.elapsed()));
     let digested = digested_name(&reference, &digest);
     if reference.digest().is_none()
         && let Some(decision) = inputs.cached(rule, &digested)
     {
-        answer.fetch = started.elapsed();
         answer.verified_digest = Some(digest);
         answer.decision = Ok(from_cache(decision));
         return Ok(answer);
@@ -259,9 +281,32 @@ pub fn decide(
         Outcome::Passed,
         format!("{} is {digest}", reference.whole()),
     ));
+    // Attestations, only for a rule that requires some (sigward's extension).
+    let wants_attestations = match session.attestation_types(rule) {
+        Ok(types) => !types.is_empty(),
+        Err(e) => {
+            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
+            return Ok(answer);
+        }
+    };
+    // An attested decision is never cached (below), so only a plain one is
+    // worth waiting for.
+    if !wants_attestations {
+        let waited = Instant::now();
+        let peer = inputs.after_peer(rule, &digested);
+        answer.steps.push(("wait", waited.elapsed()));
+        if let Some(decision) = peer {
+            answer.verified_digest = Some(digest);
+            answer.decision = Ok(from_cache(decision));
+            return Ok(answer);
+        }
+    }
+    let started = Instant::now();
     let store = inputs.store()?;
+    store.prefetch(&discover::sources(&reference, &digest, wants_attestations));
     let found = discover::signatures(store, &reference, &digest);
-    answer.fetch = started.elapsed();
+    answer.fetch += started.elapsed();
+    answer.steps.push(("signatures", started.elapsed()));
     let found = match found {
         Ok(found) => found,
         Err(failed) => {
@@ -273,19 +318,12 @@ pub fn decide(
     };
     trace.extend(found.trace);
 
-    // Attestations, only for a rule that requires some (sigward's extension).
-    let wants_attestations = match session.attestation_types(rule) {
-        Ok(types) => !types.is_empty(),
-        Err(e) => {
-            answer.decision = Ok(guest_stopped(matched.rule, digested, trace, e.to_string()));
-            return Ok(answer);
-        }
-    };
     let mut attestations = Vec::new();
     if wants_attestations {
         let started = Instant::now();
         let found = discover::attestations(inputs.store()?, &reference, &digest);
         answer.fetch += started.elapsed();
+        answer.steps.push(("attestations", started.elapsed()));
         match found {
             Ok(found) => {
                 trace.extend(found.trace);
@@ -333,9 +371,11 @@ pub fn decide(
             }
         };
         answer.component += started.elapsed();
+        answer.steps.push(("sbom", started.elapsed()));
         let looked_up = Instant::now();
         let advisories = inputs.advisories(&packages);
         answer.fetch += looked_up.elapsed();
+        answer.steps.push(("advisories", looked_up.elapsed()));
         let advisories = match advisories {
             Ok(advisories) => {
                 trace.push(check(
@@ -368,6 +408,7 @@ pub fn decide(
             &advisories,
         );
         answer.component += started.elapsed();
+        answer.steps.push(("verify", started.elapsed()));
         verified
     } else {
         let verified = if wants_attestations {
@@ -376,6 +417,7 @@ pub fn decide(
             session.verify(&digested, &found.signatures, root)
         };
         answer.component += started.elapsed();
+        answer.steps.push(("verify", started.elapsed()));
         verified
     };
     let verified = match verified {

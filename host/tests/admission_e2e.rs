@@ -506,6 +506,93 @@ fn parallel_requests_never_get_another_requests_digest() {
     });
 }
 
+/// Whether the audit annotation says each of an answer's images was answered
+/// from the cache (a peer's verification) rather than verified for it.
+fn from_cache(answer: &Admission) -> Vec<bool> {
+    let decisions: Value =
+        serde_json::from_str(answer.audit["decisions"].as_str().unwrap()).unwrap();
+    decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["trace"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["check"] == "cache")
+        })
+        .collect()
+}
+
+/// `clients` reviews of a Pod of `image` at once; their answers.
+fn at_once(api: &ApiServer, image: &str, clients: usize) -> Vec<Admission> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let calls: Vec<_> = (0..clients)
+            .map(|_| {
+                let api = api.caller.clone();
+                let image = image.to_owned();
+                tokio::spawn(async move {
+                    let pod = json!({
+                        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
+                        "spec": {"containers": [{"name": "app", "image": image}]},
+                    });
+                    api.call(&Call::create("validate", pod)).await.unwrap()
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap());
+        }
+        answers
+    })
+}
+
+#[test]
+fn concurrent_reviews_of_one_new_digest_verify_it_once_and_share_no_refusal() {
+    let dir = scratch("single-flight");
+    let (server, _) = demo_world(&dir);
+    let mut registry = Registry::new(Options::default()).unwrap();
+    let images = sigward_demo::fill_many(&mut registry, &server.address, 4).unwrap();
+    let webhook = Webhook::start(&dir, &[]);
+    let api = webhook.api();
+    for (image, _) in &images {
+        let answers = at_once(&api, image, 8);
+        assert!(answers.iter().all(|a| a.allowed), "{image}: {answers:?}");
+        let verified = answers
+            .iter()
+            .flat_map(from_cache)
+            .filter(|cached| !cached)
+            .count();
+        assert_eq!(
+            verified, 1,
+            "{image}: verified {verified} times by 8 reviews"
+        );
+    }
+    // A refusal is never cached, so it is never shared: each review of an
+    // unsigned image finds that for itself.
+    let unsigned = format!("{}/signed/unsigned:v1", server.address);
+    let answers = at_once(&api, &unsigned, 8);
+    assert!(answers.iter().all(|a| !a.allowed), "{answers:?}");
+    assert!(
+        answers.iter().flat_map(from_cache).all(|cached| !cached),
+        "a refusal was shared"
+    );
+    for answer in &answers {
+        assert!(
+            answer.message.contains("fetch.legacy-tag") || answer.message.contains("signature"),
+            "{}",
+            answer.message
+        );
+    }
+}
+
 #[test]
 fn reloads_keep_a_good_policy_and_pick_up_a_new_certificate() {
     let dir = scratch("reload");

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::flight::Flight;
 use super::metrics::Metrics;
 use super::pool::{Instance, Loaded};
 use sigward_core::sbom::Package;
@@ -76,9 +77,13 @@ struct Pooled<'a> {
     loaded: &'a Loaded,
     metrics: &'a Metrics,
     held: Option<&'a Held>,
+    deadline: Instant,
+    /// The lead of this image's verification, once taken: held until the
+    /// decision is remembered and the inputs dropped.
+    flight: Option<Flight<'a>>,
 }
 
-impl Inputs for Pooled<'_> {
+impl<'a> Inputs for Pooled<'a> {
     fn root(&mut self, _session: &mut PolicySession) -> Result<&TrustedRootHandle, String> {
         Ok(self.root)
     }
@@ -96,6 +101,19 @@ impl Inputs for Pooled<'_> {
 
     fn remember(&mut self, rule: u32, digested: &str, decision: &Decision) {
         self.loaded.cache.put(digested, rule, decision);
+    }
+
+    fn after_peer(&mut self, rule: u32, digested: &str) -> Option<Decision> {
+        let loaded: &'a Loaded = self.loaded;
+        let flight = loaded.flights.lead(digested, rule, self.deadline);
+        // A peer led and finished: what it verified is in the cache.
+        let verified = self.loaded.cache.get(digested, rule);
+        if verified.is_some() {
+            self.metrics.cache.inc("result=\"peer\"".to_owned());
+        } else {
+            self.flight = flight;
+        }
+        verified
     }
 
     fn advisories(&mut self, packages: &[Package]) -> Result<Vec<String>, String> {
@@ -117,6 +135,7 @@ fn unjudged(image: &str, error: String) -> Answer {
         verified_digest: None,
         fetch: Default::default(),
         component: Default::default(),
+        steps: Vec::new(),
         sbom: None,
     }
 }
@@ -252,8 +271,12 @@ fn judge_one(
         loaded,
         metrics,
         held,
+        deadline,
+        flight: None,
     };
     let answer = decide(session, &mut inputs, image);
+    // The lead, if taken, ends here: the decision is in the cache by now.
+    drop(inputs);
     if session.is_poisoned() {
         // A trap stopped this instance: the next image gets a fresh one.
         *instance = None;

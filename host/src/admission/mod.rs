@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod exposure;
+pub mod flight;
 pub mod judge;
 pub mod manifests;
 pub mod metrics;

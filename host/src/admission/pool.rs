@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest as _, Sha256};
 
 use super::cache::{Bounds, Cache};
+use super::flight::Flights;
 use crate::runtime::{Diagnostic, TrustedRootHandle};
 use crate::{PolicySession, Runtime};
 
@@ -59,6 +60,8 @@ pub struct Loaded {
     idle: Mutex<Vec<Instance>>,
     /// Verified decisions under this policy and root.
     pub cache: Cache,
+    /// The verifications in progress, so that each new digest is verified once.
+    pub flights: Flights,
     /// The policy's warnings, reported once at load.
     pub warnings: Vec<Diagnostic>,
     /// SHA-256 of the policy and of the trusted root, in hex: what `/readyz`
@@ -90,6 +93,7 @@ impl Loaded {
             root,
             idle: Mutex::new(Vec::new()),
             cache: Cache::new(cache),
+            flights: Flights::default(),
             warnings: Vec::new(),
         };
         let mut first = loaded.load()?;

@@ -5,7 +5,7 @@
 
 use super::{
     BUNDLE_MEDIA_TYPE_PREFIX, Descriptor, FetchError, Manifest, Reference, SIMPLE_SIGNING, Store,
-    digest_tag, limits, with_digest, with_tag, within,
+    Wanted, digest_tag, limits, with_digest, with_tag, within,
 };
 use crate::runtime::{Check, LegacySignature, Outcome, Signature, document};
 
@@ -24,8 +24,29 @@ pub struct Failed {
     pub trace: Vec<Check>,
 }
 
+/// The requests the search for `image`'s signatures at `digest` makes
+/// whatever they answer, and its search for attestations too when
+/// `attestations`: each source needs only the digest, so a store may fetch
+/// them together ([`Store::prefetch`]); the order in which their answers are
+/// read stays the one above.
+pub fn sources(image: &Reference, digest: &str, attestations: bool) -> Vec<Wanted> {
+    let mut wanted = vec![
+        Wanted::Referrers(with_digest(image, digest)),
+        Wanted::Manifest(with_tag(image, &digest_tag(digest, ""))),
+        Wanted::Manifest(with_tag(image, &digest_tag(digest, ".sig"))),
+    ];
+    if attestations {
+        wanted.push(Wanted::Manifest(with_tag(
+            image,
+            &digest_tag(digest, ".att"),
+        )));
+    }
+    wanted
+}
+
 /// Finds the signatures of `image` at `digest` in `store`.
 pub fn signatures(store: &mut dyn Store, image: &Reference, digest: &str) -> Result<Found, Failed> {
+    store.prefetch(&sources(image, digest, false));
     let mut found = Found::default();
     let step = |found: &mut Found,
                 check: &'static str,
@@ -136,6 +157,7 @@ pub fn attestations(
     image: &Reference,
     digest: &str,
 ) -> Result<Found, Failed> {
+    store.prefetch(&sources(image, digest, true));
     let mut found = Found::default();
     let subject = with_digest(image, digest);
     let tag = with_tag(image, &digest_tag(digest, ""));

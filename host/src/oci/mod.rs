@@ -181,6 +181,15 @@ impl fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
+/// A request [`Store::prefetch`] makes ahead.
+#[derive(Clone, Debug)]
+pub enum Wanted {
+    /// [`Store::manifest`] of this tag or digest.
+    Manifest(Reference),
+    /// [`Store::referrers`] of this digest reference.
+    Referrers(Reference),
+}
+
 /// Where manifests and blobs come from.
 pub trait Store {
     /// Starts the clock of a new image: a store with deadlines bounds all of
@@ -190,6 +199,14 @@ pub trait Store {
     /// Bounds every request from now on by `deadline` too (an admission
     /// request's time budget), or lifts that bound.
     fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}
+
+    /// Fetches together, ahead of the calls that read them, requests one
+    /// image's search will make whatever they answer (its signature sources,
+    /// each of which needs only the digest). The answers, failures included,
+    /// are kept until the next [`Store::start_image`] and given to the calls
+    /// that ask for the same thing; a store that gains nothing from it does
+    /// nothing.
+    fn prefetch(&mut self, _wanted: &[Wanted]) {}
 
     /// The digest (`sha256:<hex>`) that a tag or digest reference names.
     fn resolve(&mut self, image: &Reference) -> Result<String, FetchError>;

@@ -18,8 +18,8 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 
 use super::{
-    Descriptor, FetchError, MANIFEST_TYPES, Manifest, Reference, Store, check_digest, limits,
-    sha256_digest, within,
+    Descriptor, FetchError, MANIFEST_TYPES, Manifest, Reference, Store, Wanted, check_digest,
+    limits, sha256_digest, within,
 };
 use credentials::Credentials;
 use pull::Puller;
@@ -79,7 +79,21 @@ pub struct Registry {
     image_deadline: Option<Instant>,
     /// When the caller's time is up, whatever the image.
     deadline: Option<Instant>,
+    /// The current image's prefetched answers, by request.
+    prefetched: HashMap<Prefetched, Result<Option<Vec<u8>>, FetchError>>,
 }
+
+/// A prefetched request: a manifest or a referrers index, by the reference
+/// as written (`registry/repository:tag` or `…@sha256:…`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Prefetched {
+    Manifest(String),
+    Referrers(String),
+}
+
+/// Requests one image may prefetch at once, at most: its three signature
+/// sources and its three attestation sources, the referrers asked once.
+const PREFETCH: usize = 6;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,6 +124,7 @@ impl Registry {
             options,
             image_deadline: None,
             deadline: None,
+            prefetched: HashMap::new(),
         })
     }
 
@@ -352,6 +367,79 @@ impl Store for Registry {
 
     fn start_image(&mut self) {
         self.image_deadline = Some(Instant::now() + self.options.image_timeout);
+        self.prefetched.clear();
+    }
+
+    /// Every wanted request at once, each bounded as it would be alone, all
+    /// within the image's and the caller's time. Nothing is kept when that
+    /// runs out: the calls then fail on their own, naming what they fetch.
+    fn prefetch(&mut self, wanted: &[Wanted]) {
+        type Request = std::pin::Pin<
+            Box<dyn Future<Output = (Prefetched, Result<Option<Vec<u8>>, FetchError>)> + Send>,
+        >;
+        let mut requests: Vec<Request> = Vec::new();
+        for wanted in wanted {
+            if requests.len() == PREFETCH {
+                break;
+            }
+            let (key, image) = match wanted {
+                Wanted::Manifest(image) => (Prefetched::Manifest(image.whole()), image),
+                Wanted::Referrers(image) => (Prefetched::Referrers(image.whole()), image),
+            };
+            if self.prefetched.contains_key(&key) {
+                continue;
+            }
+            let Ok(puller) = self.puller(image) else {
+                continue;
+            };
+            let repository = image.repository().to_owned();
+            let reference = tag_or_digest(image).to_owned();
+            let what = match &key {
+                Prefetched::Manifest(whole) => format!("manifest {whole}"),
+                Prefetched::Referrers(whole) => format!("referrers of {whole}"),
+            };
+            let referrers = matches!(key, Prefetched::Referrers(_));
+            requests.push(Box::pin(async move {
+                let answer = if referrers {
+                    puller
+                        .referrers(&repository, &reference, limits::MANIFEST_BYTES, &what)
+                        .await
+                } else {
+                    let accept = MANIFEST_TYPES.join(", ");
+                    puller
+                        .manifest(
+                            &repository,
+                            &reference,
+                            &accept,
+                            limits::MANIFEST_BYTES,
+                            &what,
+                        )
+                        .await
+                        .map(|body| Some(body.bytes))
+                };
+                (key, answer)
+            }));
+        }
+        if requests.is_empty() {
+            return;
+        }
+        let answers = self.run("the image's signature sources", async move {
+            let mut running = tokio::task::JoinSet::new();
+            for request in requests {
+                running.spawn(request);
+            }
+            let mut answers = Vec::new();
+            while let Some(joined) = running.join_next().await {
+                // A request that panicked is not kept: its call fetches again.
+                if let Ok(answer) = joined {
+                    answers.push(answer);
+                }
+            }
+            Ok(answers)
+        });
+        if let Ok(answers) = answers {
+            self.prefetched.extend(answers);
+        }
     }
 
     fn set_deadline(&mut self, deadline: Option<Instant>) {
@@ -379,25 +467,31 @@ impl Store for Registry {
 
     fn manifest(&mut self, image: &Reference) -> Result<(Vec<u8>, String), FetchError> {
         let what = format!("manifest {}", image.whole());
-        let puller = self.puller(image)?;
-        let (repository, reference) = (image.repository(), tag_or_digest(image));
-        let accept = MANIFEST_TYPES.join(", ");
-        let body = self.run(
-            &what,
-            puller.manifest(
-                repository,
-                reference,
-                &accept,
-                limits::MANIFEST_BYTES,
-                &what,
-            ),
-        )?;
+        let bytes = match self.prefetched.get(&Prefetched::Manifest(image.whole())) {
+            Some(answer) => answer.clone()?.unwrap_or_default(),
+            None => {
+                let puller = self.puller(image)?;
+                let (repository, reference) = (image.repository(), tag_or_digest(image));
+                let accept = MANIFEST_TYPES.join(", ");
+                self.run(
+                    &what,
+                    puller.manifest(
+                        repository,
+                        reference,
+                        &accept,
+                        limits::MANIFEST_BYTES,
+                        &what,
+                    ),
+                )?
+                .bytes
+            }
+        };
         // The digest is the bytes' own; one asked for by digest must match.
-        let digest = sha256_digest(&body.bytes);
+        let digest = sha256_digest(&bytes);
         if let Some(expected) = image.digest() {
-            check_digest(&what, &body.bytes, expected)?;
+            check_digest(&what, &bytes, expected)?;
         }
-        Ok((body.bytes, digest))
+        Ok((bytes, digest))
     }
 
     fn blob(
@@ -420,12 +514,17 @@ impl Store for Registry {
     fn referrers(&mut self, subject: &Reference) -> Result<Option<Vec<Descriptor>>, FetchError> {
         let what = format!("referrers of {}", subject.whole());
         let digest = subject.digest().unwrap_or_default().to_owned();
-        let puller = self.puller(subject)?;
-        let Some(bytes) = self.run(
-            &what,
-            puller.referrers(subject.repository(), &digest, limits::MANIFEST_BYTES, &what),
-        )?
-        else {
+        let answer = match self.prefetched.get(&Prefetched::Referrers(subject.whole())) {
+            Some(answer) => answer.clone()?,
+            None => {
+                let puller = self.puller(subject)?;
+                self.run(
+                    &what,
+                    puller.referrers(subject.repository(), &digest, limits::MANIFEST_BYTES, &what),
+                )?
+            }
+        };
+        let Some(bytes) = answer else {
             return Ok(None);
         };
         let index = Manifest::parse(&bytes, "the referrers index")?;
