@@ -21,6 +21,12 @@ pub struct RegistryServer {
 }
 
 impl RegistryServer {
+    /// The registry's process id (its CPU time, for the benchmark).
+    #[allow(dead_code)] // Only the benchmark reads it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A registry on loopback, over plain HTTP, with its own storage.
     pub fn start() -> Self {
         let port = free_port();
@@ -65,7 +71,7 @@ impl RegistryServer {
             None => String::new(),
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{tls_config}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{tls_config}",
             data.display()
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
