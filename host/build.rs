@@ -14,6 +14,9 @@
 //! Each nested cargo uses its own target directory, so it never waits on the
 //! lock of the build that runs this script, nor on the other.
 
+#[path = "build/size.rs"]
+mod size;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,15 +85,18 @@ fn main() {
             ),
             Err(e) => panic!("could not run cargo to build the {name} guest component: {e}"),
         }
-        let out = encode(&target_root.join(dir), &format!("sigward-{name}.wasm"));
+        let out = encode(&target_root.join(dir), name);
         println!("cargo:rustc-env={env_name}={}", out.display());
     }
-    // The waPC module is embedded as built: Kubewarden loads plain modules.
-    let kubewarden = target_root
+    // The waPC module is embedded as a plain module: Kubewarden loads those.
+    let built = target_root
         .join("guest-build-portable")
         .join(TARGET)
         .join(PROFILE)
         .join("sigward_kubewarden.wasm");
+    let module =
+        std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+    let kubewarden = measured("kubewarden", &module);
     println!(
         "cargo:rustc-env=SIGWARD_KUBEWARDEN_MODULE_PATH={}",
         kubewarden.display()
@@ -140,6 +146,23 @@ fn spawn(
     command.spawn()
 }
 
+/// Drops the `name` build's module's names and debug sections, writes what
+/// its code cost by crate to OUT_DIR (`sigward-NAME.sizes.tsv`, for the
+/// benchmark: `SIGWARD_SIZES_DIR`) and the module to OUT_DIR; its path.
+fn measured(name: &str, module: &[u8]) -> PathBuf {
+    let measured = size::strip_and_measure(module)
+        .unwrap_or_else(|e| panic!("reading the {name} guest module: {e}"));
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    let table = out_dir.join(format!("sigward-{name}.sizes.tsv"));
+    std::fs::write(&table, measured.table)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", table.display()));
+    println!("cargo:rustc-env=SIGWARD_SIZES_DIR={}", out_dir.display());
+    let out = out_dir.join(format!("sigward-{name}.module.wasm"));
+    std::fs::write(&out, measured.module)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    out
+}
+
 /// Makes the module built in `target_dir` a component, written to OUT_DIR.
 fn encode(target_dir: &Path, name: &str) -> PathBuf {
     let module_path = target_dir
@@ -148,11 +171,13 @@ fn encode(target_dir: &Path, name: &str) -> PathBuf {
         .join("sigward_component.wasm");
     let module = std::fs::read(&module_path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", module_path.display()));
+    let module = std::fs::read(measured(name, &module)).unwrap_or_default();
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .and_then(|encoder| encoder.validate(true).encode())
         .unwrap_or_else(|e| panic!("encoding the guest component: {e:#}"));
-    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join(name);
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default())
+        .join(format!("sigward-{name}.wasm"));
     std::fs::write(&out, component).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     out
 }

@@ -6,6 +6,7 @@
 //! (bench/peers/sigstore_js.mjs beside its node_modules), `--out FILE`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -776,13 +777,32 @@ fn size(runtime: &Runtime, report: &mut Report) {
          peak (wasm memory only grows), after loading the given policy and trusted root and \
          verifying happy-path-v0.3.",
     );
-    let bytes = sigward_host::runtime::Build::Fast.bytes().len();
-    report.target(
-        "component < 1.5 MB",
-        format!("{bytes} bytes"),
-        bytes < 1_500_000,
-    );
-    let mut rows = vec![vec!["component".to_owned(), format!("{bytes} bytes")]];
+    let builds = [
+        (
+            "fast component",
+            "fast",
+            sigward_host::runtime::Build::Fast.bytes().len(),
+        ),
+        (
+            "portable component",
+            "portable",
+            sigward_host::runtime::Build::Portable.bytes().len(),
+        ),
+        (
+            "Kubewarden module",
+            "kubewarden",
+            sigward_host::kubewarden::MODULE.len(),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, _, bytes) in &builds {
+        report.target(
+            &format!("{label} < 1.5 MB"),
+            format!("{bytes} bytes"),
+            *bytes < 1_500_000,
+        );
+        rows.push(vec![label.to_string(), format!("{bytes} bytes")]);
+    }
     let case = &cases()[0];
     let root_json = std::fs::read(&case.root).unwrap();
     let bundle = std::fs::read(&case.bundle).unwrap();
@@ -810,6 +830,103 @@ fn size(runtime: &Runtime, report: &mut Report) {
         ]);
     }
     report.table(&["what", "size"], &rows);
+    code_by_crate(report, &builds.map(|(label, name, _)| (label, name)));
+}
+
+/// What each crate's code costs in each build, from the tables host/build.rs
+/// wrote while it dropped the modules' names (`SIGWARD_SIZES_DIR`).
+fn code_by_crate(report: &mut Report, builds: &[(&str, &str)]) {
+    let Some(dir) = option_env!("SIGWARD_SIZES_DIR") else {
+        report.text.push_str(
+            "\nNo size table: the guest was not built here (prebuilt components were given).\n",
+        );
+        return;
+    };
+    let tables: Vec<BTreeMap<String, u64>> = builds
+        .iter()
+        .map(|(_, name)| {
+            let text = std::fs::read_to_string(format!("{dir}/sigward-{name}.sizes.tsv"))
+                .unwrap_or_default();
+            text.lines()
+                .filter_map(|line| line.split_once('\t'))
+                .filter_map(|(part, bytes)| Some((part.to_owned(), bytes.parse().ok()?)))
+                .collect()
+        })
+        .collect();
+    let Some(fast) = tables.first() else {
+        return;
+    };
+    // Parts in the fast build's order, largest first, the core's modules
+    // under it; the small crates together.
+    let by_size = |prefix: &str| {
+        let mut parts: Vec<(&String, &u64)> =
+            fast.iter().filter(|(p, _)| p.starts_with(prefix)).collect();
+        parts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        parts
+    };
+    let mut parts = by_size("crate ");
+    parts.extend(
+        ["data", "other"]
+            .iter()
+            .filter_map(|p| fast.get_key_value(*p)),
+    );
+    parts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let modules = by_size("module ");
+    let kb = |bytes: u64| format!("{:.1} KB", bytes as f64 / 1000.0);
+    let row_of = |label: String, part: &str| {
+        let mut row = vec![label];
+        row.extend(
+            tables
+                .iter()
+                .map(|t| t.get(part).map_or("–".to_owned(), |b| kb(*b))),
+        );
+        row
+    };
+    let mut rows = Vec::new();
+    let mut small = vec![0u64; tables.len()];
+    for (part, bytes) in parts {
+        let Some(name) = part.strip_prefix("crate ") else {
+            rows.push(row_of(format!("*{part}*"), part));
+            continue;
+        };
+        if *bytes < 10_000 {
+            for (sum, table) in small.iter_mut().zip(&tables) {
+                *sum += table.get(part).copied().unwrap_or(0);
+            }
+            continue;
+        }
+        rows.push(row_of(format!("`{name}`"), part));
+        if name == "sigward_core" {
+            for (module, _) in &modules {
+                let name = module.trim_start_matches("module sigward_core::");
+                rows.push(row_of(format!("&nbsp;&nbsp;its `{name}`"), module));
+            }
+        }
+    }
+    let mut row = vec!["other crates (under 10 KB each in the fast build)".to_owned()];
+    row.extend(small.iter().map(|b| kb(*b)));
+    rows.push(row);
+    let mut row = vec!["**the module**".to_owned()];
+    row.extend(
+        tables
+            .iter()
+            .map(|t| t.get("total").map_or("–".to_owned(), |b| kb(*b))),
+    );
+    rows.push(row);
+    report.text.push_str(
+        "\nWhat each part of the code costs: the bytes of each crate's function bodies in each \
+         build's core module (the component wraps it in a few KB of types), by the crate of the \
+         function's own path, so generic code counts to the crate that defines it (serde's \
+         derives to the crate deriving them) and the component's exports with all they inline \
+         to `sigward_component`; the core's share is also given by its top modules. *data* is \
+         the static data (tables, strings), *other* the types, exports and custom sections. The \
+         `guest` profile (Cargo.toml) keeps `sigward-signature` and the curve, hash and \
+         bundle-parsing crates at opt-level 3, the core at \"s\" and the crates only policies, \
+         advisories and TUF need at \"z\".\n\n",
+    );
+    let mut header = vec!["part"];
+    header.extend(builds.iter().map(|(label, _)| *label));
+    report.table(&header, &rows);
 }
 
 /// A TUF update of the frozen Sigstore repository (from a directory, at the
