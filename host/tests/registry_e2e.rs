@@ -424,6 +424,29 @@ fn a_slow_registry_is_cut_off_by_the_image_deadline() {
     );
 }
 
+/// The signature sources are fetched together once the tag is resolved: at
+/// 800 ms a request, the resolve and one round of the three sources fit in
+/// an image's 3 s, where one source after another (3.2 s) would not.
+#[test]
+fn the_signature_sources_are_fetched_together() {
+    let dir = scratch("together");
+    let address = slow_server(std::time::Duration::from_millis(800));
+    world_policy_for(&dir, &address);
+    let signed = format!("{address}/signed/app:v1");
+    let run = verify(
+        &dir,
+        &["--timeout", "2", "--image-timeout", "3"],
+        std::slice::from_ref(&signed),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Every source answered (none has the image), inside the image's time.
+    let message = run.decisions[&signed]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("no signatures found"), "{message}");
+}
+
 /// A registry that sends a manifest without end, chunked or under a huge
 /// `Content-Length`: the image is refused naming the 128 KiB limit, and
 /// little more than that is ever read.

@@ -157,11 +157,16 @@ pub fn attestations(
     image: &Reference,
     digest: &str,
 ) -> Result<Found, Failed> {
-    store.prefetch(&sources(image, digest, true));
-    let mut found = Found::default();
     let subject = with_digest(image, digest);
     let tag = with_tag(image, &digest_tag(digest, ""));
     let legacy = with_tag(image, &digest_tag(digest, ".att"));
+    // What a caller prefetched with the signature sources is not asked again.
+    store.prefetch(&[
+        Wanted::Referrers(subject.clone()),
+        Wanted::Manifest(tag.clone()),
+        Wanted::Manifest(legacy.clone()),
+    ]);
+    let mut found = Found::default();
     let sources: [(&'static str, Searched); 3] = [
         (
             "fetch.attestation-referrers",
