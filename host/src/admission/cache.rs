@@ -52,6 +52,12 @@ impl Cache {
         }
     }
 
+    /// Whether a decision put now can be read back: not with no entries or
+    /// no time to live (single flight has nothing to wait for then).
+    pub fn keeps(&self) -> bool {
+        self.bounds.entries > 0 && !self.bounds.ttl.is_zero()
+    }
+
     /// The decision kept for `digested` under `rule`, if it is still fresh.
     pub fn get(&self, digested: &str, rule: u32) -> Option<Decision> {
         let entries = self.entries.lock().ok()?;

@@ -105,6 +105,11 @@ impl<'a> Inputs for Pooled<'a> {
 
     fn after_peer(&mut self, rule: u32, digested: &str) -> Option<Decision> {
         let loaded: &'a Loaded = self.loaded;
+        // Without a cache a peer leaves nothing to read: waiting would only
+        // make reviews of one image take turns.
+        if !loaded.cache.keeps() {
+            return None;
+        }
         let flight = loaded.flights.lead(digested, rule, self.deadline);
         // A peer led and finished: what it verified is in the cache.
         let verified = self.loaded.cache.get(digested, rule);
