@@ -114,7 +114,8 @@ impl Metrics {
         self.cache.render(
             &mut out,
             "sigward_cache_lookups_total",
-            "Verify decisions by whether the decision cache held them.",
+            "Verify decisions by whether the decision cache held them (hit, miss, or peer: \
+             left there by a concurrent review of the same digest).",
         );
         self.reloads.render(
             &mut out,
