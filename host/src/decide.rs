@@ -76,6 +76,20 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Counts the time since `started` as fetching, and as `step`.
+    fn fetch_step(&mut self, step: &'static str, started: Instant) {
+        let took = started.elapsed();
+        self.fetch += took;
+        self.steps.push((step, took));
+    }
+
+    /// Counts the time since `started` as the component's, and as `step`.
+    fn component_step(&mut self, step: &'static str, started: Instant) {
+        let took = started.elapsed();
+        self.component += took;
+        self.steps.push((step, took));
+    }
+
     /// Whether the image may run.
     pub fn allowed(&self) -> bool {
         self.decision.as_ref().is_ok_and(|d| d.allowed)
@@ -212,8 +226,7 @@ pub fn decide(
             return Ok(answer);
         }
     };
-    answer.component += started.elapsed();
-    answer.steps.push(("match", started.elapsed()));
+    answer.component_step("match", started);
     let match_check = check(
         "policy.match",
         Outcome::Passed,
@@ -259,15 +272,13 @@ pub fn decide(
         Ok(digest) => digest,
         Err(e) => {
             trace.push(check("fetch.resolve", Outcome::Failed, e.to_string()));
-            answer.fetch = started.elapsed();
-            answer.steps.push(("resolve", started.elapsed()));
+            answer.fetch_step("resolve", started);
             let message = format!("fetch.resolve: {e}");
             answer.decision = Ok(refused(matched.rule, matched.reference, message, trace));
             return Ok(answer);
         }
     };
-    answer.fetch = started.elapsed();
-    answer.steps.push(("resolve", started.elapsed()));
+    answer.fetch_step("resolve", started);
     let digested = digested_name(&reference, &digest);
     if reference.digest().is_none()
         && let Some(decision) = inputs.cached(rule, &digested)
@@ -305,8 +316,7 @@ pub fn decide(
     let store = inputs.store()?;
     store.prefetch(&discover::sources(&reference, &digest, wants_attestations));
     let found = discover::signatures(store, &reference, &digest);
-    answer.fetch += started.elapsed();
-    answer.steps.push(("signatures", started.elapsed()));
+    answer.fetch_step("signatures", started);
     let found = match found {
         Ok(found) => found,
         Err(failed) => {
@@ -322,8 +332,7 @@ pub fn decide(
     if wants_attestations {
         let started = Instant::now();
         let found = discover::attestations(inputs.store()?, &reference, &digest);
-        answer.fetch += started.elapsed();
-        answer.steps.push(("attestations", started.elapsed()));
+        answer.fetch_step("attestations", started);
         match found {
             Ok(found) => {
                 trace.extend(found.trace);
@@ -370,12 +379,10 @@ pub fn decide(
                 return Ok(answer);
             }
         };
-        answer.component += started.elapsed();
-        answer.steps.push(("sbom", started.elapsed()));
+        answer.component_step("sbom", started);
         let looked_up = Instant::now();
         let advisories = inputs.advisories(&packages);
-        answer.fetch += looked_up.elapsed();
-        answer.steps.push(("advisories", looked_up.elapsed()));
+        answer.fetch_step("advisories", looked_up);
         let advisories = match advisories {
             Ok(advisories) => {
                 trace.push(check(
@@ -407,8 +414,7 @@ pub fn decide(
             now,
             &advisories,
         );
-        answer.component += started.elapsed();
-        answer.steps.push(("verify", started.elapsed()));
+        answer.component_step("verify", started);
         verified
     } else {
         let verified = if wants_attestations {
@@ -416,8 +422,7 @@ pub fn decide(
         } else {
             session.verify(&digested, &found.signatures, root)
         };
-        answer.component += started.elapsed();
-        answer.steps.push(("verify", started.elapsed()));
+        answer.component_step("verify", started);
         verified
     };
     let verified = match verified {

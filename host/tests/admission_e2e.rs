@@ -475,11 +475,7 @@ fn parallel_requests_never_get_another_requests_digest() {
     let images = sigward_demo::fill_many(&mut registry, &server.address, 24).unwrap();
     let webhook = Webhook::start(&dir, &[]);
     let api = webhook.api();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = clients_runtime();
     rt.block_on(async {
         let mut tasks = Vec::new();
         for round in 0..4 {
@@ -506,6 +502,15 @@ fn parallel_requests_never_get_another_requests_digest() {
     });
 }
 
+/// A runtime for concurrent callers.
+fn clients_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Whether the audit annotation says each of an answer's images was answered
 /// from the cache (a peer's verification) rather than verified for it.
 fn from_cache(answer: &Admission) -> Vec<bool> {
@@ -527,11 +532,7 @@ fn from_cache(answer: &Admission) -> Vec<bool> {
 
 /// `clients` reviews of a Pod of `image` at once; their answers.
 fn at_once(api: &ApiServer, image: &str, clients: usize) -> Vec<Admission> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = clients_runtime();
     rt.block_on(async {
         let calls: Vec<_> = (0..clients)
             .map(|_| {

@@ -112,7 +112,7 @@ impl<'a> Inputs for Pooled<'a> {
         }
         let flight = loaded.flights.lead(digested, rule, self.deadline);
         // A peer led and finished: what it verified is in the cache.
-        let verified = self.loaded.cache.get(digested, rule);
+        let verified = loaded.cache.get(digested, rule);
         if verified.is_some() {
             self.metrics.cache.inc("result=\"peer\"".to_owned());
         } else {
